@@ -1,0 +1,281 @@
+"""The ``sweep`` command line. It prints; the library only logs.
+
+Heavy imports stay inside the commands that train, so ``sweep --help``, ``sweep table``
+and ``sweep best`` start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from sweep.storage import DEFAULT_STORAGE, mask
+
+DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class UserError(click.ClickException):
+    """A one-line error for the user; exit code 2 for a bad search space, 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"sweep: error: {self.format_message()}", err=True)
+
+
+class Duration(click.ParamType):
+    """Seconds from '8h', '90m', '45s', '1h30m' or plain seconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        match = DURATION.match(str(value))
+        if not match or not any(match.groups()):
+            self.fail(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds", param, ctx)
+        hours, minutes, seconds = (float(group or 0) for group in match.groups())
+        return hours * 3600 + minutes * 60 + seconds
+
+
+def user_errors(function):
+    """Turn the library's known errors into one line and a non-zero exit, never a traceback."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from sweep.data import DatasetError
+        from sweep.driver import SweepStopped
+        from sweep.export import ExportError
+        from sweep.space import SpaceError
+        from sweep.storage import StorageError
+
+        try:
+            return function(*args, **kwargs)
+        except SpaceError as error:
+            raise UserError(str(error), exit_code=2) from None
+        except (DatasetError, StorageError, ExportError, SweepStopped, ValueError) as error:
+            raise UserError(str(error)) from None
+
+    return wrapper
+
+
+storage_option = click.option("--storage", default=None, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}].")
+study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
+data_options = [
+    click.option("--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."),
+    click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
+]
+
+
+def with_data_options(function):
+    for option in reversed(data_options):
+        function = option(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="sweep")
+def main() -> None:
+    """Hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
+    import warnings
+
+    # Heartbeats and retries are marked experimental by Optuna; they are the documented way to recover.
+    warnings.filterwarnings("ignore", message=".*(experimental|heartbeat).*")
+
+
+@main.command()
+@click.option("--space", default="notes", help="Search-space file, or a name from search_spaces/.")
+@click.option("--trials", type=click.IntRange(min=1), default=20,
+              help="Total finished trials the study should hold; a resumed study only runs the missing ones.")
+@click.option("--timeout", type=Duration(), default=None, help="Wall-clock budget for this run: 8h, 90m, 45s, 3600.")
+@storage_option
+@study_option
+@click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe")
+@click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median")
+@click.option("--seed", type=int, default=42, help="Sampler seed.")
+@click.option("--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row.")
+@click.option("--top", type=int, default=10, help="Rows of the final table.")
+@with_data_options
+@user_errors
+def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failures, top, data_dir, max_train):
+    """Run (or resume) a sweep, then print the ranked table."""
+    from sweep.driver import SweepSettings, run_sweep
+    from sweep.progress import Progress, setup_logging
+    from sweep.space import load_space
+
+    settings = SweepSettings(space=space, storage=storage, study=study, trials=trials, timeout=timeout,
+                             sampler=sampler, pruner=pruner, seed=seed, max_train=max_train,
+                             data_dir=data_dir, max_failures=max_failures)
+    study_name = settings.study_name(load_space(space))
+    setup_logging(Path("results") / f"{study_name}.log")
+    click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        run_sweep(settings, callbacks=[Progress(timeout, trials)])
+    except KeyboardInterrupt as stop:
+        click.echo(f"sweep: stopped by {_signal_name(stop)}; the interrupted trial is stored as failed "
+                   "and retried on resume. Run the same command again to continue.", err=True)
+        _print_table(study_name, storage, top)
+        sys.exit(SIGNAL_EXIT_CODES[getattr(stop, "signum", signal.SIGINT)])
+    _print_table(study_name, storage, top)
+
+
+class Interrupted(KeyboardInterrupt):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupt(signum, frame):
+    raise Interrupted(signum)
+
+
+def _signal_name(stop: KeyboardInterrupt) -> str:
+    return signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
+
+
+def _print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:
+    from sweep.results import baseline_rank, render
+
+    table = _table(study_name, storage, **options)
+    rank = baseline_rank(table)
+    shown = table.head(top) if top else table
+    if rank and top and rank > top:  # keep the baseline visible whatever the cut
+        shown = table[(table.index < top) | (table["state"] == "BASELINE")]
+    click.echo(render(shown, options.get("fmt", "text")))
+
+
+def _table(study_name: str, storage: str | None, fmt: str = "text", states=None, sort=None, where=None):
+    from sweep.results import trials_table
+
+    table = trials_table(_load_study(study_name, storage), states)
+    if where:
+        table = table.query(where)
+    if sort:
+        table = table.sort_values(sort, ascending=False, na_position="last")
+    return table
+
+
+def _load_study(study_name: str | None, storage: str | None):
+    import optuna
+
+    from sweep.export import ExportError
+    from sweep.storage import open_storage
+
+    opened = open_storage(storage)
+    names = [summary.study_name for summary in optuna.get_all_study_summaries(opened, include_best_trial=False)]
+    name = study_name or ("notes" if "notes" in names or len(names) != 1 else names[0])
+    if name not in names:
+        raise ExportError(f"no study {name!r} in {mask(storage or DEFAULT_STORAGE)}; studies there: {names or 'none'}")
+    return optuna.load_study(study_name=name, storage=opened)
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--top", type=int, default=None, help="Only the N best rows (the baseline row always shows).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json", "html"]), default="text")
+@click.option("--state", type=click.Choice(["complete", "pruned", "failed", "all"]), default="all")
+@click.option("--sort", default=None, help="Sort by this column instead of rank.")
+@click.option("--where", default=None, help="""A pandas query, e.g. 'optimizer == "adam"'.""")
+@user_errors
+def table(study, storage, top, fmt, state, sort, where):
+    """The ranked table of a study, against the SGDClassifier baseline."""
+    states = None if state == "all" else ({"failed": "FAIL"}.get(state, state.upper()),)
+    _print_table(study, storage, top, fmt=fmt, states=states, sort=sort, where=where)
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(dir_okay=False), default="results/best.json")
+@user_errors
+def best(study, storage, out):
+    """Write the best trial's config, metric and package versions to a JSON file."""
+    from sweep.export import best_record, write_json
+
+    record = best_record(_load_study(study, storage))
+    path = write_json(record, out)
+    click.echo(f"trial {record['trial']} of {record['study']!r}: val_accuracy {record['val_accuracy']:.4f} -> {path}")
+
+
+@main.command()
+@click.argument("config_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--test", is_flag=True, help="Also evaluate once on the 10,000 test images.")
+@with_data_options
+@user_errors
+def train(config_file, test, data_dir, max_train):
+    """Retrain a config (from `sweep best`) and print its validation accuracy."""
+    from sweep.export import read_config, retrain
+
+    config = read_config(config_file)
+    metrics = retrain(config, data_dir, max_train, with_test=test)
+    click.echo(f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
+               f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)")
+    if test:
+        click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (10,000 test images, evaluated once)")
+
+
+@main.command()
+@with_data_options
+@user_errors
+def baseline(data_dir, max_train):
+    """The SGDClassifier baseline: the notes' 5-fold CV score and our validation split's."""
+    from sweep.baseline import compute_baseline
+    from sweep.data import load_split
+
+    figures = compute_baseline(load_split(data_dir, max_train), data_dir)
+    click.echo(f"SGDClassifier 5-fold cross-validated accuracy (60,000 images): {figures['cv_accuracy']:.4f}")
+    click.echo(f"SGDClassifier validation accuracy ({figures['train_images']} training images): "
+               f"{figures['val_accuracy']:.4f}")
+
+
+@main.command()
+@user_errors
+def spaces():
+    """List the search spaces in search_spaces/."""
+    from sweep.space import available_spaces
+
+    for space in available_spaces():
+        click.echo(f"{space.name:<12} {space.description}")
+
+
+@main.group()
+def space():
+    """Inspect search spaces."""
+
+
+@space.command("show")
+@click.argument("name")
+@user_errors
+def space_show(name):
+    """Print a space's parameters and its number of combinations when finite."""
+    from sweep.space import load_space
+
+    loaded = load_space(name)
+    click.echo(f"{loaded.name}: {loaded.description}  ({loaded.path})")
+    for param in loaded.params.values():
+        click.echo(f"  {param.name:<14} {_describe(param)}")
+    size = loaded.size()
+    click.echo(f"combinations: {size:,}" if size else "combinations: infinite (continuous parameters)")
+
+
+def _describe(param) -> str:
+    if param.fixed:
+        text = f"fixed {param.value}"
+    elif param.type in ("int", "float"):
+        text = f"{param.type} [{param.low}, {param.high}]" + (" log" if param.log else "")
+        text += f" step {param.step}" if param.step else ""
+    else:
+        text = f"{param.type} {list(param.choices)}"
+    text += " per layer" if param.per_layer else ""
+    conditions = ", ".join(f"{parent} in {list(values)}" for parent, values in param.when)
+    return text + (f"  when {conditions}" if conditions else "")

@@ -1,0 +1,248 @@
+"""The Optuna driver: study creation, the objective, and the trial loop of one worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from sweep.space import SearchSpace, load_space
+from sweep.storage import open_storage
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("COMPLETE", "PRUNED")
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+class SweepStopped(RuntimeError):
+    """The sweep gave up early (too many failures in a row); the message says why."""
+
+
+@dataclasses.dataclass
+class SweepSettings:
+    """Everything ``sweep run`` can set. Defaults give the plain call."""
+
+    space: str = "notes"
+    storage: str | None = None
+    study: str | None = None  # default: the space's name
+    trials: int | None = 20  # total finished (complete + pruned) trials the study should hold
+    timeout: float | None = None  # seconds for this invocation
+    sampler: str = "tpe"
+    pruner: str = "median"
+    seed: int = 42
+    max_train: int | None = None
+    data_dir: str | None = None
+    max_failures: int = MAX_CONSECUTIVE_FAILURES
+    worker: int = 0  # index among this machine's workers: varies the sampler seed
+
+    def study_name(self, space: SearchSpace) -> str:
+        return self.study or space.name
+
+
+class OptunaSuggester:
+    """The Suggester protocol on an Optuna trial."""
+
+    def __init__(self, trial):
+        self.trial = trial
+
+    def int(self, name, low, high, step, log):
+        return self.trial.suggest_int(name, low, high, step=step, log=log)
+
+    def float(self, name, low, high, step, log):
+        return self.trial.suggest_float(name, low, high, step=step, log=log)
+
+    def categorical(self, name, choices):
+        return self.trial.suggest_categorical(name, choices)
+
+
+def make_sampler(name: str, seed: int):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"sampler {name!r} is unknown; expected tpe or random")
+
+
+def make_pruner(name: str, max_epochs: int):
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"pruner {name!r} is unknown; expected median, hyperband or none")
+
+
+def open_study(settings: SweepSettings, space: SearchSpace | None = None):
+    """Create the study, or load it when it exists: re-running continues it."""
+    import optuna
+
+    space = space or load_space(settings.space)
+    storage = open_storage(settings.storage)
+    name = settings.study_name(space)
+    existing = _count_trials(storage, name)
+    # A resumed study gets a fresh seed, so the sampler does not replay its first draws.
+    seed = settings.seed + 1000 * settings.worker + existing
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=make_sampler(settings.sampler, seed),
+        pruner=make_pruner(settings.pruner, _max_epochs(space)),
+    )
+    study.set_user_attr("space", space.name)
+    return study
+
+
+def _count_trials(storage, name: str) -> int:
+    import optuna
+
+    try:
+        return len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    except KeyError:
+        return 0
+
+
+def _max_epochs(space: SearchSpace) -> int:
+    epochs = space.params.get("epochs")
+    if epochs is None:
+        return 5
+    return int(epochs.value if epochs.fixed else max(epochs.values() or [epochs.high]))
+
+
+def record_baseline(study, split, data_dir: str | None = None) -> dict[str, float]:
+    """The baseline for this split, stored once in the study for tables to read."""
+    from sweep.baseline import compute_baseline
+
+    stored = study.user_attrs.get("baseline")
+    if stored and stored.get("split") == split.fingerprint:
+        return stored
+    figures = {**compute_baseline(split, data_dir), "split": split.fingerprint}
+    study.set_user_attr("baseline", figures)
+    return figures
+
+
+def requeue_interrupted(study) -> list[int]:
+    """Queue again, with the same params, trials a clean stop interrupted and nobody retried yet."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    requeued = []
+    for trial in trials:
+        if trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted") and trial.number not in retried:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+            requeued.append(trial.number)
+    return requeued
+
+
+class Objective:
+    """One trial: sample a config from the space, train it, report every epoch."""
+
+    def __init__(self, space: SearchSpace, split):
+        self.space = space
+        self.split = split
+        self.fit_seconds = 0.0
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        from sweep.train import TrainingDiverged, train
+
+        config = self.space.sample(OptunaSuggester(trial))
+        trial.set_user_attr("config", config)
+        started = time.perf_counter()
+
+        def on_epoch(epoch: int, val_accuracy: float) -> None:
+            trial.report(val_accuracy, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
+
+        try:
+            result = train(config, self.split, on_epoch)
+        except KeyboardInterrupt:
+            trial.set_user_attr("interrupted", True)
+            trial.set_user_attr("fail_reason", "interrupted by a signal; retried on resume")
+            raise
+        except optuna.TrialPruned:
+            raise
+        except TrainingDiverged as error:
+            trial.set_user_attr("fail_reason", f"diverged: {error}")
+            raise
+        except Exception as error:  # cannot build, out of memory, ...: record why, go on
+            trial.set_user_attr("fail_reason", f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            raise
+        finally:
+            self.fit_seconds += time.perf_counter() - started
+        return result.val_accuracy
+
+
+class FailureGuard:
+    """Stops the study after ``limit`` failed trials in a row: something is wrong, not unlucky."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_a_row = 0
+        self.last_reason = ""
+
+    def __call__(self, study, trial) -> None:
+        from optuna.trial import TrialState
+
+        if trial.state != TrialState.FAIL:
+            self.in_a_row = 0
+            return
+        self.in_a_row += 1
+        self.last_reason = trial.user_attrs.get("fail_reason", "unknown")
+        if self.in_a_row >= self.limit:
+            study.stop()
+
+    @property
+    def tripped(self) -> bool:
+        return self.in_a_row >= self.limit
+
+
+def remaining_trials(study, target: int | None) -> int | None:
+    """Trials still to start before the study holds ``target`` finished or running ones."""
+    if target is None:
+        return None
+    from optuna.trial import TrialState
+
+    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    return max(0, target - len(study.get_trials(deepcopy=False, states=counted)))
+
+
+def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
+    """Run trials until the target count or the timeout; return the study.
+
+    Raises SweepStopped after too many failures in a row, and lets KeyboardInterrupt
+    through after the interrupted trial has been stored as FAIL.
+    """
+    from sweep.data import load_split
+
+    space = load_space(settings.space)
+    study = open_study(settings, space)
+    split = load_split(settings.data_dir, settings.max_train)
+    baseline = record_baseline(study, split, settings.data_dir)
+    log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
+    requeued = requeue_interrupted(study)
+    if requeued:
+        log.info("retrying interrupted trials %s with the same params", requeued)
+    objective, guard = Objective(space, split), FailureGuard(settings.max_failures)
+    deadline = time.monotonic() + settings.timeout if settings.timeout else None
+    while (remaining_trials(study, settings.trials) or settings.trials is None) and not guard.tripped:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
+    if guard.tripped:
+        raise SweepStopped(
+            f"stopped after {guard.limit} failed trials in a row; last: {guard.last_reason}. "
+            "Check the search space (e.g. a learning rate that diverges) and run again to resume."
+        )
+    return study

@@ -1,0 +1,85 @@
+"""The best trial as a portable file, and retraining a config from such a file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
+
+
+class ExportError(RuntimeError):
+    """Nothing to export, or a config file that cannot be read."""
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def best_record(study) -> dict[str, Any]:
+    """The best completed trial: its config (trial config format), metric, study and versions."""
+    from optuna.trial import TrialState
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise ExportError(f"study {study.study_name!r} has no completed trial yet: run `sweep run` first")
+    best = study.best_trial
+    baseline = study.user_attrs.get("baseline", {})
+    return {
+        "study": study.study_name,
+        "trial": best.number,
+        "val_accuracy": best.value,
+        "baseline_val_accuracy": baseline.get("val_accuracy"),
+        "train_images": baseline.get("train_images"),
+        "config": best.user_attrs.get("config", best.params),
+        "versions": package_versions(),
+    }
+
+
+def write_json(record: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A trial config from a ``sweep best`` file, or from a bare config JSON/YAML file."""
+    import yaml
+
+    from sweep.space import complete_config
+
+    try:
+        document = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
+    except (OSError, yaml.YAMLError) as error:
+        raise ExportError(f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`") from None
+    config = document.get("config", document) if isinstance(document, dict) else None
+    if not isinstance(config, dict) or "hidden_layers" not in config:
+        raise ExportError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
+    return complete_config(config)
+
+
+def retrain(config: dict[str, Any], data_dir: str | None = None, max_train: int | None = None,
+            with_test: bool = False) -> dict[str, Any]:
+    """Train ``config`` again on the sweep's split; evaluate on the test set only if asked."""
+    from sweep.data import load_split, load_test
+    from sweep.train import evaluate, release, train
+
+    split = load_split(data_dir, max_train)
+    result = train(config, split, keep_model=True)
+    metrics = {"val_accuracy": result.val_accuracy, "epochs": result.epochs_run,
+               "fit_seconds": round(result.fit_seconds, 2), "train_images": len(split.y_train)}
+    if with_test:  # the one place the test set is touched, and it is labelled as such
+        metrics["test_accuracy"] = evaluate(result.model, *load_test(data_dir))
+    release(result.model)
+    return metrics

@@ -1,0 +1,91 @@
+"""Trial config -> compiled Keras model. Pure: the model is a function of the config.
+
+Only the Keras 3 API is used (no ``tensorflow.*``), so every backend works
+(``KERAS_BACKEND=tensorflow|jax|torch``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+IMAGE_SHAPE = (28, 28)
+CLASSES = 10
+OPTIMIZER_CLASSES = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+}
+
+
+def build_model(config: dict[str, Any], steps_per_execution: int = 1):
+    """A compiled ``keras.Model`` for ``config`` (the trial config of DESIGN.md).
+
+    ``steps_per_execution`` is a speed knob, not a hyperparameter: it runs several
+    batches per call into the backend and leaves the results unchanged.
+    """
+    import keras
+
+    body = _conv_layers(config) if config.get("layer_type", "dense") == "conv" else _dense_layers(config)
+    model = keras.Sequential(
+        [keras.Input(shape=IMAGE_SHAPE), *body, keras.layers.Dense(CLASSES, activation="softmax")],
+        name=f"{config.get('layer_type', 'dense')}_{config['hidden_layers']}",
+    )
+    model.compile(
+        optimizer=build_optimizer(config),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def _dense_layers(config: dict[str, Any]) -> list:
+    """The notes' model: Flatten, then one Dense layer per hidden layer (each with dropout)."""
+    import keras
+
+    layers = [keras.layers.Flatten()]
+    for units in config["units"][: config["hidden_layers"]]:
+        layers.append(keras.layers.Dense(units, activation=config["activation"]))
+        layers.extend(_dropout(config))
+    return layers
+
+
+def _conv_layers(config: dict[str, Any]) -> list:
+    """Conv2D + 2x2 max pooling per hidden layer, then Flatten and a Dense head of ``units[-1]``."""
+    import keras
+
+    layers = [keras.layers.Reshape((*IMAGE_SHAPE, 1))]
+    for filters, kernel in zip(config["filters"], config["kernel_size"], strict=True):
+        layers.append(keras.layers.Conv2D(filters, kernel, padding="same", activation=config["activation"]))
+        layers.append(keras.layers.MaxPooling2D(2))
+    layers.append(keras.layers.Flatten())
+    layers.extend(_dropout(config))
+    if config.get("units"):
+        layers.append(keras.layers.Dense(config["units"][-1], activation=config["activation"]))
+        layers.extend(_dropout(config))
+    return layers
+
+
+def _dropout(config: dict[str, Any]) -> list:
+    import keras
+
+    rate = config.get("dropout", 0.0)
+    return [keras.layers.Dropout(rate)] if rate else []
+
+
+def build_optimizer(config: dict[str, Any]):
+    """The configured optimizer; SGD takes momentum and nesterov, RMSprop takes momentum."""
+    import keras
+
+    name = config.get("optimizer", "rmsprop")
+    kwargs: dict[str, Any] = {"learning_rate": config.get("learning_rate", 0.001)}
+    if name in ("sgd", "rmsprop") and "momentum" in config:
+        kwargs["momentum"] = config["momentum"]
+    if name == "sgd" and "nesterov" in config:
+        kwargs["nesterov"] = config["nesterov"]
+    return getattr(keras.optimizers, OPTIMIZER_CLASSES[name])(**kwargs)

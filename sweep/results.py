@@ -1,0 +1,117 @@
+"""Study trials -> a ranked pandas table, with the SGDClassifier baseline as a row.
+
+Reads only the storage: no TensorFlow, no training, no baseline recomputation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+RANKED_STATES = ("COMPLETE", "BASELINE")
+STATE_ORDER = {"COMPLETE": 0, "BASELINE": 0, "RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}
+LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs", "duration_s"]
+
+
+def trial_row(trial) -> dict[str, Any]:
+    """One trial as a flat row: outcome columns, then its config."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    curve = [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)]
+    value = trial.value if trial.value is not None else (curve[-1] if curve else float("nan"))
+    retry_of = trial.user_attrs.get("retry_of", RetryHeartbeatStaleTrialCallback.retried_trial_number(trial))
+    config = trial.user_attrs.get("config", trial.params)
+    return {
+        "trial": trial.number,
+        "state": trial.state.name,
+        "val_accuracy": value,
+        "epochs": len(curve),
+        "duration_s": trial.duration.total_seconds() if trial.duration else float("nan"),
+        "engine": trial.user_attrs.get("engine", "optuna"),
+        "retry_of": retry_of,
+        "fail_reason": trial.user_attrs.get("fail_reason", ""),
+        **{name: _cell(value) for name, value in config.items()},
+    }
+
+
+def _cell(value: Any) -> Any:
+    return "-".join(map(str, value)) if isinstance(value, list) else value
+
+
+def baseline_of(study) -> dict[str, float] | None:
+    return study.user_attrs.get("baseline")
+
+
+def trials_table(study, states: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every trial of ``study`` plus the baseline row, best first.
+
+    ``rank`` orders completed trials and the baseline by val_accuracy; pruned, failed
+    and running trials follow without a rank because their accuracy is not final.
+    """
+    rows = [trial_row(trial) for trial in study.get_trials(deepcopy=False)]
+    baseline = baseline_of(study)
+    if baseline:
+        rows.append({"trial": "baseline", "state": "BASELINE", "val_accuracy": baseline["val_accuracy"],
+                     "engine": "SGDClassifier"})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=LEADING_COLUMNS)
+    table = _rank(table)
+    table["vs_baseline_pp"] = 100 * (table["val_accuracy"] - baseline["val_accuracy"]) if baseline else float("nan")
+    if states:
+        table = table[table["state"].isin([*states, "BASELINE"])]
+    table = _drop_empty(table)
+    ordered = table[[*LEADING_COLUMNS, *[c for c in table.columns if c not in LEADING_COLUMNS]]]
+    return ordered.reset_index(drop=True).convert_dtypes()  # integer columns stay integers despite gaps
+
+
+def _rank(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.assign(_order=table["state"].map(STATE_ORDER).fillna(5))
+    table = table.sort_values(["_order", "val_accuracy"], ascending=[True, False], na_position="last")
+    ranked = table["state"].isin(RANKED_STATES)
+    table["rank"] = pd.Series(range(1, ranked.sum() + 1), index=table.index[ranked], dtype="Int64")
+    return table.drop(columns="_order")
+
+
+def _drop_empty(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns that say nothing here (no retries, no failures, one engine) are left out."""
+    optional = ["retry_of", "fail_reason"]
+    empty = [c for c in optional if c in table and (table[c].isna() | (table[c] == "")).all()]
+    if "engine" in table and table.loc[table["state"] != "BASELINE", "engine"].nunique() <= 1:
+        empty.append("engine")
+    return table.drop(columns=empty)
+
+
+def baseline_rank(table: pd.DataFrame) -> int | None:
+    rows = table.loc[table["state"] == "BASELINE", "rank"]
+    return int(rows.iloc[0]) if len(rows) else None
+
+
+def render(table: pd.DataFrame, fmt: str = "text") -> str:
+    """The table as text, csv, markdown, json or html."""
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        return table.to_json(orient="records", indent=1)
+    shown = _for_people(table)
+    if fmt == "html":
+        return shown.to_html(index=False)
+    if fmt == "markdown":
+        return shown.to_markdown(index=False, disable_numparse=True)
+    return shown.to_string(index=False)
+
+
+FORMATS = {"val_accuracy": "{:.4f}", "vs_baseline_pp": "{:+.2f}", "duration_s": "{:.1f}", "learning_rate": "{:.2e}"}
+
+
+def _for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank for missing, four decimals for accuracy, short floats elsewhere."""
+    def cell(column: str, value: Any) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return ""
+        if isinstance(value, float):
+            return FORMATS.get(column, "{:.4g}").format(value)
+        return str(value)
+
+    return pd.DataFrame({c: [cell(c, v) for v in table[c].astype(object)] for c in table.columns})

@@ -1,0 +1,183 @@
+"""Search-space files: parse, validate, and sample a trial config.
+
+A space is a YAML file (see ``search_spaces/notes.yaml``). Every fault is refused
+before any training with a :class:`SpaceError` whose one line names the file, the
+parameter and what was expected. Sampling is written once against the small
+:class:`Suggester` protocol, so Optuna and KerasTuner draw from the same space.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
+
+# The chapter's reference model; every parameter a space leaves out takes this value.
+REFERENCE_CONFIG: dict[str, Any] = {
+    "layer_type": "dense",
+    "hidden_layers": 1,
+    "units": [100],
+    "activation": "sigmoid",
+    "dropout": 0.0,
+    "optimizer": "rmsprop",
+    "learning_rate": 0.001,
+    "batch_size": 32,
+    "epochs": 5,
+}
+# Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
+KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
+PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
+VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")
+LAYER_TYPES = ("dense", "conv")
+MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
+TYPES = ("int", "float", "categorical", "bool")
+SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}
+TOP_KEYS = {"name", "description", "params"}
+
+
+class SpaceError(ValueError):
+    """A search-space file is broken; the message is one line for the user."""
+
+
+class Suggester(Protocol):
+    """What sampling needs from a search engine (an Optuna trial, KerasTuner's hp)."""
+
+    def int(self, name: str, low: int, high: int, step: int, log: bool) -> int: ...
+    def float(self, name: str, low: float, high: float, step: float | None, log: bool) -> float: ...
+    def categorical(self, name: str, choices: list) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter of a space: a fixed value or a distribution."""
+
+    name: str
+    type: str | None = None  # None: fixed
+    value: Any = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple = ()
+    per_layer: bool = False
+    when: tuple[tuple[str, tuple], ...] = ()  # (parameter, allowed values) pairs
+
+    @property
+    def fixed(self) -> bool:
+        return self.type is None
+
+    def values(self) -> list | None:
+        """Every value it can take, or None when there are too many to list."""
+        if self.fixed:
+            return [self.value]
+        if self.type in ("categorical", "bool"):
+            return list(self.choices)
+        if self.type == "int" and not self.log:
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        return None
+
+    def admits(self, value: Any) -> bool:
+        options = self.values()
+        if options is not None:
+            return value in options
+        return isinstance(value, (int, float)) and self.low <= value <= self.high
+
+    def suggest(self, engine: Suggester, name: str) -> Any:
+        if self.fixed:
+            return self.value
+        if self.type == "int":
+            return engine.int(name, int(self.low), int(self.high), int(self.step or 1), self.log)
+        if self.type == "float":
+            return engine.float(name, float(self.low), float(self.high), self.step, self.log)
+        return engine.categorical(name, list(self.choices))
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    description: str
+    params: dict[str, Param]
+    path: Path | None = None
+
+    def sample(self, engine: Suggester) -> dict[str, Any]:
+        """Draw one trial config; parameters whose ``when`` fails are left out."""
+        drawn: dict[str, Any] = {}
+        for name, param in self.params.items():  # validation put conditions first
+            if all(drawn.get(parent) in allowed for parent, allowed in param.when):
+                drawn[name] = self._draw(param, engine, drawn)
+        return complete_config(drawn)
+
+    def _draw(self, param: Param, engine: Suggester, drawn: dict) -> Any:
+        if not param.per_layer:
+            return param.suggest(engine, param.name)
+        layers = drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])
+        return [param.suggest(engine, f"{param.name}_{i}") for i in range(layers)]
+
+    def size(self) -> int | None:
+        """The number of distinct configs, or None when a parameter is continuous."""
+        total = 1
+        for param in self.params.values():
+            options = param.values()
+            if options is None:
+                return None
+            layers = self.params.get("hidden_layers")
+            depth = max(layers.values()) if param.per_layer and layers else 1
+            total *= len(options) ** depth
+        return total
+
+
+def complete_config(drawn: dict[str, Any]) -> dict[str, Any]:
+    """Fill what a space left out from the reference model, and give list params one entry per layer."""
+    config = {**REFERENCE_CONFIG, **drawn}
+    if config["layer_type"] == "conv":
+        config.setdefault("filters", KNOB_DEFAULTS["filters"])
+        config.setdefault("kernel_size", KNOB_DEFAULTS["kernel_size"])
+    if config["optimizer"] == "sgd":
+        config.setdefault("momentum", KNOB_DEFAULTS["momentum"])
+        config.setdefault("nesterov", KNOB_DEFAULTS["nesterov"])
+    for name in PER_LAYER:
+        if name in config:
+            config[name] = _per_layer(config[name], config["hidden_layers"])
+    return config
+
+
+def _per_layer(value: Any, layers: int) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) == layers:
+        return values
+    return (values * layers)[:layers] if len(values) == 1 else values[:layers]
+
+
+def resolve_path(space: str | Path) -> Path:
+    """A path as given, or a bare name looked up in ``search_spaces/``."""
+    path = Path(space)
+    if path.suffix or path.exists():
+        return path
+    return SPACES_DIR / f"{space}.yaml"
+
+
+def available_spaces() -> list[SearchSpace]:
+    return [load_space(path) for path in sorted(SPACES_DIR.glob("*.yaml"))]
+
+
+def load_space(space: str | Path) -> SearchSpace:
+    """Read and validate a space file; raise SpaceError with one line on any fault."""
+    from sweep.space_checks import check_space
+
+    path = resolve_path(space)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise SpaceError(f"{path}: cannot read the search space ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "syntax"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpaceError(f"{path}: YAML error at {where}: {problem}") from None
+    return check_space(document, path)
+

@@ -1,0 +1,198 @@
+"""Validation of a parsed space document into :class:`~sweep.space.SearchSpace`.
+
+Checks at the boundary, scikit-learn style: each fault raises one SpaceError line
+naming the file, the parameter and what was expected; inside, the code trusts it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sweep.space import (
+    LAYER_TYPES,
+    MAX_POOLED_LAYERS,
+    OPTIMIZERS,
+    PER_LAYER,
+    SPEC_KEYS,
+    TOP_KEYS,
+    TYPES,
+    VOCABULARY,
+    Param,
+    SearchSpace,
+    SpaceError,
+)
+
+# Numeric limits per parameter: (smallest, largest, whether the largest is excluded).
+LIMITS = {
+    "hidden_layers": (0, 16),
+    "units": (1, 65536),
+    "filters": (1, 4096),
+    "kernel_size": (1, 28),
+    "batch_size": (1, 60000),
+    "epochs": (1, 1000),
+    "learning_rate": (1e-12, 10.0),
+    "dropout": (0.0, 0.95),
+    "momentum": (0.0, 1.0),
+}
+INTEGER_PARAMS = {"hidden_layers", "units", "filters", "kernel_size", "batch_size", "epochs"}
+
+
+def check_space(document: Any, path: Path) -> SearchSpace:
+    if not isinstance(document, dict):
+        raise SpaceError(f"{path}: expected a mapping with name, description and params")
+    unknown = set(document) - TOP_KEYS
+    if unknown:
+        raise SpaceError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}; expected {sorted(TOP_KEYS)}")
+    raw_params = document.get("params")
+    if not isinstance(raw_params, dict) or not raw_params:
+        raise SpaceError(f"{path}: 'params' must be a non-empty mapping of parameter name to spec")
+    params = {name: _param(path, name, spec) for name, spec in raw_params.items()}
+    for param in params.values():
+        _check_when(path, param, params)
+    _check_conv_geometry(path, params)
+    return SearchSpace(
+        name=str(document.get("name") or path.stem),
+        description=str(document.get("description") or ""),
+        params=_dependency_order(path, params),
+        path=path,
+    )
+
+
+def _param(path: Path, name: Any, spec: Any) -> Param:
+    where = f"{path}: parameter {name!r}"
+    if name not in VOCABULARY:
+        raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
+    if not isinstance(spec, dict):
+        _check_value(where, name, spec)
+        return Param(name, value=spec)
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise SpaceError(f"{where}: unknown key {sorted(unknown)[0]!r}; expected some of {sorted(SPEC_KEYS)}")
+    kind = spec.get("type")
+    if kind not in TYPES:
+        raise SpaceError(f"{where}: type {kind!r} is unknown; expected one of {list(TYPES)}")
+    if spec.get("per_layer") and name not in PER_LAYER:
+        raise SpaceError(f"{where}: per_layer applies only to {list(PER_LAYER)}")
+    when = _parse_when(where, spec.get("when"))
+    common = {"per_layer": bool(spec.get("per_layer")), "when": when}
+    if kind in ("int", "float"):
+        return _numeric(where, name, kind, spec, common)
+    choices = [False, True] if kind == "bool" else spec.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise SpaceError(f"{where}: 'choices' must be a non-empty list")
+    if len({repr(choice) for choice in choices}) != len(choices):
+        raise SpaceError(f"{where}: choices {choices} contain a duplicate")
+    for choice in choices:
+        _check_value(where, name, choice)
+    return Param(name, type=kind, choices=tuple(choices), **common)
+
+
+def _numeric(where: str, name: str, kind: str, spec: dict, common: dict) -> Param:
+    low, high, step, log = spec.get("low"), spec.get("high"), spec.get("step"), bool(spec.get("log"))
+    for key, value in (("low", low), ("high", high)):
+        if not _is_number(value) or (kind == "int" and not float(value).is_integer()):
+            raise SpaceError(f"{where}: '{key}' must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}")
+    if low > high:
+        raise SpaceError(f"{where}: low {low} is greater than high {high}")
+    if log and low <= 0:
+        raise SpaceError(f"{where}: a log scale needs low > 0, got {low}")
+    if step is not None and (not _is_number(step) or step <= 0):
+        raise SpaceError(f"{where}: 'step' must be a positive number, got {step!r}")
+    if step is not None and log:
+        raise SpaceError(f"{where}: 'step' and 'log' cannot be combined (Optuna refuses it)")
+    _check_value(where, name, low)
+    _check_value(where, name, high)
+    return Param(name, type=kind, low=low, high=high, log=log, step=step, **common)
+
+
+def _check_value(where: str, name: str, value: Any) -> None:
+    """Is ``value`` something the model builder can use for ``name``?"""
+    if name in PER_LAYER and isinstance(value, list) and value:
+        for item in value:
+            _check_value(where, name, item)
+        return
+    if name == "activation":
+        _check_activation(where, value)
+    elif name == "optimizer" and value not in OPTIMIZERS:
+        raise SpaceError(f"{where}: optimizer {value!r} is unknown; expected one of {list(OPTIMIZERS)}")
+    elif name == "layer_type" and value not in LAYER_TYPES:
+        raise SpaceError(f"{where}: layer type {value!r} is unknown; expected one of {list(LAYER_TYPES)}")
+    elif name == "nesterov" and not isinstance(value, bool):
+        raise SpaceError(f"{where}: expected true or false, got {value!r}")
+    elif name in LIMITS:
+        smallest, largest = LIMITS[name]
+        integer = name in INTEGER_PARAMS
+        if not _is_number(value) or (integer and not float(value).is_integer()) or not smallest <= value <= largest:
+            kind = "an integer" if integer else "a number"
+            raise SpaceError(f"{where}: expected {kind} in [{smallest}, {largest}], got {value!r}")
+
+
+def _check_activation(where: str, value: Any) -> None:
+    import keras  # the authority on activation names; only space validation pays this import
+
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        keras.activations.get(value)
+    except (ValueError, TypeError):
+        raise SpaceError(f"{where}: activation {value!r} is not a Keras activation (e.g. relu, sigmoid, tanh)") from None
+
+
+def _parse_when(where: str, when: Any) -> tuple:
+    if when is None:
+        return ()
+    if not isinstance(when, dict) or not when:
+        raise SpaceError(f"{where}: 'when' must map a parameter to a value or a list of values")
+    return tuple((parent, tuple(v if isinstance(v, list) else [v])) for parent, v in when.items())
+
+
+def _check_when(path: Path, param: Param, params: dict[str, Param]) -> None:
+    for parent, allowed in param.when:
+        where = f"{path}: parameter {param.name!r}"
+        if parent not in params:
+            raise SpaceError(f"{where}: 'when' names {parent!r}, which the space does not define")
+        if parent == param.name:
+            raise SpaceError(f"{where}: 'when' cannot depend on the parameter itself")
+        impossible = [value for value in allowed if not params[parent].admits(value)]
+        if impossible:
+            raise SpaceError(f"{where}: 'when' asks for {parent}={impossible[0]!r}, which {parent!r} can never take")
+
+
+def _check_conv_geometry(path: Path, params: dict[str, Param]) -> None:
+    layer_type = params.get("layer_type")
+    if layer_type is None or "conv" not in (layer_type.values() or []):
+        return
+    layers = params.get("hidden_layers")
+    deepest = max(layers.values() or [layers.high]) if layers else 1
+    if deepest > MAX_POOLED_LAYERS:
+        raise SpaceError(
+            f"{path}: parameter 'hidden_layers': a conv stack pools 2x2 per layer, so 28x28 images "
+            f"allow at most {MAX_POOLED_LAYERS} conv layers, got up to {deepest}"
+        )
+
+
+def _dependency_order(path: Path, params: dict[str, Param]) -> dict[str, Param]:
+    """Parents before children: ``when`` parents and hidden_layers before per-layer params."""
+    ordered: dict[str, Param] = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in ordered:
+            return
+        if name in trail:
+            raise SpaceError(f"{path}: parameter {name!r}: 'when' conditions form a cycle {' -> '.join(trail)}")
+        param = params[name]
+        parents = [parent for parent, _ in param.when]
+        if param.per_layer and "hidden_layers" in params:
+            parents.append("hidden_layers")
+        for parent in parents:
+            visit(parent, (*trail, name))
+        ordered[name] = param
+
+    for name in params:
+        visit(name, ())
+    return ordered
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,108 @@
+"""Storage URLs -> Optuna storages. No storage of our own: Optuna's tools read ours.
+
+- ``sqlite:///results/sweep.db`` (default): one process; RDB with heartbeats.
+- ``postgresql://user:pass@host/db``: many workers on many machines; RDB with heartbeats,
+  so the trial of a worker that died is failed and retried by the others.
+- ``journal:///results/sweep.log``: Optuna's JournalStorage on a file, for several workers
+  on one machine.
+- ``redis://host:6379/0``: Optuna's JournalStorage on Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STORAGE = "sqlite:///results/sweep.db"
+# A worker that misses heartbeats for GRACE seconds is presumed dead; its trial is retried.
+HEARTBEAT_SECONDS = int(os.environ.get("SWEEP_HEARTBEAT_SECONDS", "10"))
+MAX_RETRIES = 3
+
+
+class StorageError(RuntimeError):
+    """The storage URL is malformed or the database cannot be reached."""
+
+
+def mask(url: str) -> str:
+    """The URL with any password replaced by ***, for logs, tables and errors."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def scheme(url: str) -> str:
+    return url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
+
+
+def shares_badly(url: str) -> bool:
+    """SQLite serialises writers; Optuna's FAQ advises against it for parallel workers."""
+    return scheme(url) == "sqlite"
+
+
+def open_storage(url: str | None = None):
+    """An Optuna storage for ``url``; raise StorageError with one line if it is unusable."""
+    url = url or DEFAULT_STORAGE
+    kind = scheme(url)
+    openers = {"sqlite": _rdb, "postgresql": _rdb, "mysql": _rdb, "journal": _journal_file, "redis": _journal_redis}
+    if kind not in openers:
+        raise StorageError(
+            f"storage {mask(url)!r} is not supported: use sqlite:///FILE, postgresql://USER@HOST/DB, "
+            "journal:///FILE or redis://HOST:PORT/DB"
+        )
+    try:
+        return openers[kind](url)
+    except StorageError:
+        raise
+    except Exception as error:  # driver errors vary by database; one clear line for all of them
+        raise StorageError(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
+
+
+def _rdb(url: str):
+    import optuna
+
+    engine_kwargs = {}
+    if scheme(url) == "sqlite":
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    return optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
+        heartbeat_interval=HEARTBEAT_SECONDS,
+        grace_period=3 * HEARTBEAT_SECONDS,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
+    )
+
+
+def _journal_file(url: str):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path(url.split("://", 1)[1].removeprefix("/"))  # like SQLite: 3 slashes relative, 4 absolute
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _journal_redis(url: str):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalRedisBackend
+
+    backend = JournalRedisBackend(url, prefix=os.environ.get("SWEEP_REDIS_PREFIX", ""))
+    backend._redis.ping()  # fail now, in one line, rather than at the first trial
+    return JournalStorage(backend)
+
+
+def _fix(kind: str) -> str:
+    return {
+        "sqlite": "check that the folder is writable and the file is an Optuna database",
+        "postgresql": "start PostgreSQL, or fix host, port, user and database in --storage",
+        "redis": "start Redis (redis-server), or fix host and port in --storage",
+    }.get(kind, "check the --storage URL")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return mask(text[0] if text else type(error).__name__)
