@@ -70,7 +70,9 @@ def user_errors(function):
 storage_option = click.option("--storage", default=None, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}].")
 study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
 data_options = [
-    click.option("--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."),
+    click.option(
+        "--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."
+    ),
     click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
 ]
 
@@ -93,15 +95,21 @@ def main() -> None:
 
 @main.command()
 @click.option("--space", default="notes", help="Search-space file, or a name from search_spaces/.")
-@click.option("--trials", type=click.IntRange(min=1), default=20,
-              help="Total finished trials the study should hold; a resumed study only runs the missing ones.")
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=20,
+    help="Total finished trials the study should hold; a resumed study only runs the missing ones.",
+)
 @click.option("--timeout", type=Duration(), default=None, help="Wall-clock budget for this run: 8h, 90m, 45s, 3600.")
 @storage_option
 @study_option
 @click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe")
 @click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median")
 @click.option("--seed", type=int, default=42, help="Sampler seed.")
-@click.option("--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row.")
+@click.option(
+    "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
+)
 @click.option("--top", type=int, default=10, help="Rows of the final table.")
 @with_data_options
 @user_errors
@@ -111,9 +119,19 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
     from sweep.progress import Progress, setup_logging
     from sweep.space import load_space
 
-    settings = SweepSettings(space=space, storage=storage, study=study, trials=trials, timeout=timeout,
-                             sampler=sampler, pruner=pruner, seed=seed, max_train=max_train,
-                             data_dir=data_dir, max_failures=max_failures)
+    settings = SweepSettings(
+        space=space,
+        storage=storage,
+        study=study,
+        trials=trials,
+        timeout=timeout,
+        sampler=sampler,
+        pruner=pruner,
+        seed=seed,
+        max_train=max_train,
+        data_dir=data_dir,
+        max_failures=max_failures,
+    )
     study_name = settings.study_name(load_space(space))
     setup_logging(Path("results") / f"{study_name}.log")
     click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
@@ -121,8 +139,11 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
     try:
         run_sweep(settings, callbacks=[Progress(timeout, trials)])
     except KeyboardInterrupt as stop:
-        click.echo(f"sweep: stopped by {_signal_name(stop)}; the interrupted trial is stored as failed "
-                   "and retried on resume. Run the same command again to continue.", err=True)
+        click.echo(
+            f"sweep: stopped by {_signal_name(stop)}; the interrupted trial is stored as failed "
+            "and retried on resume. Run the same command again to continue.",
+            err=True,
+        )
         _print_table(study_name, storage, top)
         sys.exit(SIGNAL_EXIT_CODES[getattr(stop, "signum", signal.SIGINT)])
     _print_table(study_name, storage, top)
@@ -218,8 +239,10 @@ def train(config_file, test, data_dir, max_train):
 
     config = read_config(config_file)
     metrics = retrain(config, data_dir, max_train, with_test=test)
-    click.echo(f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
-               f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)")
+    click.echo(
+        f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
+        f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)"
+    )
     if test:
         click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (10,000 test images, evaluated once)")
 
@@ -234,8 +257,9 @@ def baseline(data_dir, max_train):
 
     figures = compute_baseline(load_split(data_dir, max_train), data_dir)
     click.echo(f"SGDClassifier 5-fold cross-validated accuracy (60,000 images): {figures['cv_accuracy']:.4f}")
-    click.echo(f"SGDClassifier validation accuracy ({figures['train_images']} training images): "
-               f"{figures['val_accuracy']:.4f}")
+    click.echo(
+        f"SGDClassifier validation accuracy ({figures['train_images']} training images): {figures['val_accuracy']:.4f}"
+    )
 
 
 @main.command()

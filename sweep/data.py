@@ -102,14 +102,12 @@ def read_idx(path: Path, magic: int, count: int, shape: tuple[int, ...]) -> np.n
     header = struct.unpack(f">{2 + len(shape)}I", raw[:header_size])
     if header[0] != magic or header[1] != count or tuple(header[2:]) != shape:
         raise DatasetError(
-            f"Fashion-MNIST file {path} has header {header}, expected magic {magic}, "
-            f"{count} items of {shape}: {FIX}"
+            f"Fashion-MNIST file {path} has header {header}, expected magic {magic}, {count} items of {shape}: {FIX}"
         )
     expected = header_size + count * int(np.prod(shape, dtype=int))
     if len(raw) != expected:
         raise DatasetError(
-            f"Fashion-MNIST file {path} holds {len(raw)} bytes, expected {expected} "
-            f"(truncated or corrupt): {FIX}"
+            f"Fashion-MNIST file {path} holds {len(raw)} bytes, expected {expected} (truncated or corrupt): {FIX}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape((count, *shape))
 
@@ -146,9 +144,7 @@ def load_split(data_dir: str | None = None, max_train: int | None = None) -> Spl
 
     folder = find_data_dir(data_dir)
     x_all, y_all = full_training_set(folder)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_all, y_all, test_size=VALIDATION_SHARE, random_state=SPLIT_SEED
-    )
+    x_train, x_val, y_train, y_val = train_test_split(x_all, y_all, test_size=VALIDATION_SHARE, random_state=SPLIT_SEED)
     if max_train is not None:
         if max_train < 1:
             raise ValueError(f"--max-train must be a positive number of images, got {max_train}")

@@ -62,23 +62,30 @@ def read_config(path: str | Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
     except (OSError, yaml.YAMLError) as error:
-        raise ExportError(f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`") from None
+        raise ExportError(
+            f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`"
+        ) from None
     config = document.get("config", document) if isinstance(document, dict) else None
     if not isinstance(config, dict) or "hidden_layers" not in config:
         raise ExportError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
     return complete_config(config)
 
 
-def retrain(config: dict[str, Any], data_dir: str | None = None, max_train: int | None = None,
-            with_test: bool = False) -> dict[str, Any]:
+def retrain(
+    config: dict[str, Any], data_dir: str | None = None, max_train: int | None = None, with_test: bool = False
+) -> dict[str, Any]:
     """Train ``config`` again on the sweep's split; evaluate on the test set only if asked."""
     from sweep.data import load_split, load_test
     from sweep.train import evaluate, release, train
 
     split = load_split(data_dir, max_train)
     result = train(config, split, keep_model=True)
-    metrics = {"val_accuracy": result.val_accuracy, "epochs": result.epochs_run,
-               "fit_seconds": round(result.fit_seconds, 2), "train_images": len(split.y_train)}
+    metrics = {
+        "val_accuracy": result.val_accuracy,
+        "epochs": result.epochs_run,
+        "fit_seconds": round(result.fit_seconds, 2),
+        "train_images": len(split.y_train),
+    }
     if with_test:  # the one place the test set is touched, and it is labelled as such
         metrics["test_accuracy"] = evaluate(result.model, *load_test(data_dir))
     release(result.model)

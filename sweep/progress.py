@@ -34,9 +34,11 @@ class Progress:
             counts[each.state] += 1
         done = counts[TrialState.COMPLETE]
         target = f"/{self.target}" if self.target else ""
-        parts = [f"trial {trial.number} {trial.state.name.lower()}",
-                 f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
-                 f"failed {counts[TrialState.FAIL]})"]
+        parts = [
+            f"trial {trial.number} {trial.state.name.lower()}",
+            f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
+            f"failed {counts[TrialState.FAIL]})",
+        ]
         if done:
             parts.append(self._best(study))
         elapsed = time.monotonic() - self.started

@@ -52,8 +52,14 @@ def trials_table(study, states: tuple[str, ...] | None = None) -> pd.DataFrame:
     rows = [trial_row(trial) for trial in study.get_trials(deepcopy=False)]
     baseline = baseline_of(study)
     if baseline:
-        rows.append({"trial": "baseline", "state": "BASELINE", "val_accuracy": baseline["val_accuracy"],
-                     "engine": "SGDClassifier"})
+        rows.append(
+            {
+                "trial": "baseline",
+                "state": "BASELINE",
+                "val_accuracy": baseline["val_accuracy"],
+                "engine": "SGDClassifier",
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=LEADING_COLUMNS)
@@ -107,6 +113,7 @@ FORMATS = {"val_accuracy": "{:.4f}", "vs_baseline_pp": "{:+.2f}", "duration_s": 
 
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:
     """Blank for missing, four decimals for accuracy, short floats elsewhere."""
+
     def cell(column: str, value: Any) -> str:
         if value is None or value is pd.NA or (isinstance(value, float) and value != value):
             return ""

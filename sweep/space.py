@@ -180,4 +180,3 @@ def load_space(space: str | Path) -> SearchSpace:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SpaceError(f"{path}: YAML error at {where}: {problem}") from None
     return check_space(document, path)
-

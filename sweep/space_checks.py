@@ -136,7 +136,9 @@ def _check_activation(where: str, value: Any) -> None:
             raise ValueError
         keras.activations.get(value)
     except (ValueError, TypeError):
-        raise SpaceError(f"{where}: activation {value!r} is not a Keras activation (e.g. relu, sigmoid, tanh)") from None
+        raise SpaceError(
+            f"{where}: activation {value!r} is not a Keras activation (e.g. relu, sigmoid, tanh)"
+        ) from None
 
 
 def _parse_when(where: str, when: Any) -> tuple:

@@ -49,7 +49,9 @@ def train(
 
     model = build_model(config, steps_per_execution=steps_per_execution)
     curve: list[float] = []
-    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch))
+    callback = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch)
+    )
     started = time.perf_counter()
     try:
         model.fit(

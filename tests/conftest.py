@@ -1,0 +1,39 @@
+"""Shared fixtures: the real dataset, small slices of it, temporary real storages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+SPACES = TESTS / "spaces"
+SMALL = 2000  # training images for quick trials; validation stays the full 12,000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def baseline_cache(tmp_path_factory):
+    """One baseline computation per test session, in a folder of its own."""
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["SWEEP_CACHE_DIR"] = str(folder)
+    return folder
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'sweep.db'}"
+
+
+def sweep_cli(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 600,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real `sweep` command in a subprocess, as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sweep", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"sweep {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
