@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from sweep.storage import retried_trial_number
+
 RANKED_STATES = ("COMPLETE", "BASELINE")
 STATE_ORDER = {"COMPLETE": 0, "BASELINE": 0, "RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}
 LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs", "duration_s"]
@@ -16,11 +18,9 @@ LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "
 
 def trial_row(trial) -> dict[str, Any]:
     """One trial as a flat row: outcome columns, then its config."""
-    from optuna.storages import RetryHeartbeatStaleTrialCallback
-
     curve = [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)]
     value = trial.value if trial.value is not None else (curve[-1] if curve else float("nan"))
-    retry_of = trial.user_attrs.get("retry_of", RetryHeartbeatStaleTrialCallback.retried_trial_number(trial))
+    retry_of = trial.user_attrs.get("retry_of", retried_trial_number(trial))
     config = trial.user_attrs.get("config", trial.params)
     return {
         "trial": trial.number,

@@ -95,6 +95,17 @@ def _journal_redis(url: str):
     return JournalStorage(backend)
 
 
+def retried_trial_number(trial) -> int | None:
+    """The trial a heartbeat retry re-runs, via Optuna's (experimental-marked) helper."""
+    import warnings
+
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+
+
 def _fix(kind: str) -> str:
     return {
         "sqlite": "check that the folder is writable and the file is an Optuna database",

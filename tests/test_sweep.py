@@ -1,0 +1,126 @@
+"""End to end: a real sweep into SQLite, its ranked table, the best config and its retraining."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+from conftest import SMALL, SPACES, sweep_cli
+
+from sweep.results import baseline_rank, trials_table
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """One real sweep of 4 trials over the tiny space, shared by the tests below."""
+    folder = tmp_path_factory.mktemp("sweep")
+    url = f"sqlite:///{folder / 'sweep.db'}"
+    run = sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL),
+                    "--storage", url, cwd=folder)
+    return folder, url, run
+
+
+def test_sweep_stores_every_trial_complete_with_its_curve(swept):
+    _, url, _ = swept
+    study = optuna.load_study(study_name="tiny", storage=url)
+    trials = study.get_trials()
+    assert len(trials) == 4
+    for trial in trials:
+        assert trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        config = trial.user_attrs["config"]
+        assert len(trial.intermediate_values) <= config["epochs"] <= 2
+        assert trial.duration.total_seconds() > 0
+    assert study.best_value > 0.5
+
+
+def test_run_prints_the_ranked_table_and_writes_a_log(swept):
+    folder, _, run = swept
+    assert "BASELINE" in run.stdout and "val_accuracy" in run.stdout
+    assert "best val_accuracy" in (folder / "results" / "tiny.log").read_text()
+
+
+def test_table_ranks_trials_against_the_baseline(swept):
+    _, url, _ = swept
+    study = optuna.load_study(study_name="tiny", storage=url)
+    table = trials_table(study)
+    baseline = study.user_attrs["baseline"]
+    assert 0.70 < baseline["val_accuracy"] < 0.85 and baseline["train_images"] == SMALL
+    ranked = table.dropna(subset=["rank"])
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert ranked["val_accuracy"].is_monotonic_decreasing
+    row = table[table["state"] == "BASELINE"].iloc[0]
+    assert row["val_accuracy"] == pytest.approx(baseline["val_accuracy"]) and row["vs_baseline_pp"] == 0
+    assert baseline_rank(table) == int(row["rank"])
+    expected_delta = 100 * (table["val_accuracy"] - baseline["val_accuracy"])
+    assert (table["vs_baseline_pp"] - expected_delta).abs().max() < 1e-9
+    assert {"hidden_layers", "units", "activation", "optimizer", "learning_rate", "batch_size", "epochs"} <= set(table)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown", "text"])
+def test_table_command_formats(swept, fmt):
+    _, url, _ = swept
+    out = sweep_cli("table", "--study", "tiny", "--storage", url, "--format", fmt).stdout
+    assert "BASELINE" in out
+    if fmt == "csv":
+        from io import StringIO
+
+        table = pd.read_csv(StringIO(out))
+        assert len(table) == 5 and table.loc[0, "rank"] == 1
+    if fmt == "json":
+        assert len(json.loads(out)) == 5
+
+
+def test_optunas_own_cli_lists_the_same_trials(swept):
+    _, url, _ = swept
+    optuna_cli = shutil.which("optuna")
+    assert optuna_cli, "optuna's console script is installed with optuna"
+    out = subprocess.run([optuna_cli, "trials", "--storage", url, "--study-name", "tiny", "-f", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert sorted(t["number"] for t in json.loads(out)) == [0, 1, 2, 3]
+
+
+def test_rerun_continues_the_study_to_the_new_total(swept):
+    folder, url, _ = swept
+    copy = folder / "continued.db"
+    shutil.copy(folder / "sweep.db", copy)
+    sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), "--trials", "5", "--max-train", str(SMALL),
+              "--storage", f"sqlite:///{copy}", cwd=folder)
+    trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{copy}").get_trials()
+    original = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    assert len(trials) == 5
+    assert [(t.number, t.params, t.value) for t in trials[:4]] == [(t.number, t.params, t.value) for t in original]
+
+
+def test_best_then_train_round_trip(swept, tmp_path):
+    folder, url, _ = swept
+    best_file = tmp_path / "best.json"
+    sweep_cli("best", "--study", "tiny", "--storage", url, "--out", str(best_file))
+    record = json.loads(best_file.read_text())
+    study = optuna.load_study(study_name="tiny", storage=url)
+    assert record["trial"] == study.best_trial.number and record["val_accuracy"] == study.best_value
+    assert record["config"] == study.best_trial.user_attrs["config"]
+    assert record["versions"]["keras"].startswith("3.") and record["study"] == "tiny"
+    out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test").stdout
+    val = float(out.split("val_accuracy ")[1].split()[0])
+    assert abs(val - record["val_accuracy"]) < 0.04, out  # 2,000 images, 1-2 epochs: some run-to-run noise
+    assert "TEST accuracy" in out and "evaluated once" in out
+
+
+def test_table_and_best_do_not_import_tensorflow(swept):
+    _, url, _ = swept
+    probe = ("import sys; from sweep.cli import main; sys.argv=['sweep', {args}];\n"
+             "try: main()\nexcept SystemExit: pass\n"
+             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'")
+    for args in (f"'table', '--storage', '{url}', '--study', 'tiny'", "'--help'",
+                 f"'best', '--storage', '{url}', '--study', 'tiny', '--out', '/dev/null'"):
+        subprocess.run([sys.executable, "-c", probe.format(args=args)], check=True, capture_output=True)
+
+
+def test_unknown_study_is_one_line(sqlite_url):
+    result = sweep_cli("table", "--study", "nope", "--storage", sqlite_url, check=False)
+    assert result.returncode == 1 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
