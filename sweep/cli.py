@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
+from sweep import signals
 from sweep.storage import DEFAULT_STORAGE, mask
 
 DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
-SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 class UserError(click.ClickException):
@@ -135,32 +135,19 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
     study_name = settings.study_name(load_space(space))
     setup_logging(Path("results") / f"{study_name}.log")
     click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signals.install()
     try:
         run_sweep(settings, callbacks=[Progress(timeout, trials)])
     except KeyboardInterrupt as stop:
+        stop = stop if isinstance(stop, signals.Interrupted) else signals.Interrupted(signal.SIGINT)
         click.echo(
-            f"sweep: stopped by {_signal_name(stop)}; the interrupted trial is stored as failed "
-            "and retried on resume. Run the same command again to continue.",
+            f"sweep: stopped by {stop}; the interrupted trial is stored as failed and retried on resume. "
+            "Run the same command again to continue.",
             err=True,
         )
         _print_table(study_name, storage, top)
-        sys.exit(SIGNAL_EXIT_CODES[getattr(stop, "signum", signal.SIGINT)])
+        sys.exit(stop.exit_code)
     _print_table(study_name, storage, top)
-
-
-class Interrupted(KeyboardInterrupt):
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_interrupt(signum, frame):
-    raise Interrupted(signum)
-
-
-def _signal_name(stop: KeyboardInterrupt) -> str:
-    return signal.Signals(getattr(stop, "signum", signal.SIGINT)).name
 
 
 def _print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:

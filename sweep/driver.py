@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from sweep import signals
 from sweep.space import SearchSpace, load_space
 from sweep.storage import open_storage
 
@@ -237,6 +238,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     objective, guard = Objective(space, split), FailureGuard(settings.max_failures)
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
     while (remaining_trials(study, settings.trials) or settings.trials is None) and not guard.tripped:
+        signals.check()
         if deadline is not None and time.monotonic() >= deadline:
             break
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sweep import signals
 from sweep.data import Split
 from sweep.model import build_model
 
@@ -50,7 +51,8 @@ def train(
     model = build_model(config, steps_per_execution=steps_per_execution)
     curve: list[float] = []
     callback = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch)
+        on_train_batch_end=lambda batch, logs: signals.check(),  # once per steps_per_execution batches
+        on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch),
     )
     started = time.perf_counter()
     try:
