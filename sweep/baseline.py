@@ -21,7 +21,6 @@ from sweep.data import Split, full_training_set
 log = logging.getLogger(__name__)
 
 
-
 def cache_dir() -> Path:
     return Path(os.environ.get("SWEEP_CACHE_DIR", "results/.cache"))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sweep import signals
 from sweep.space import SearchSpace, load_space
-from sweep.storage import open_storage
+from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -209,14 +209,23 @@ class FailureGuard:
         return self.in_a_row >= self.limit
 
 
-def remaining_trials(study, target: int | None) -> int | None:
-    """Trials still to start before the study holds ``target`` finished or running ones."""
-    if target is None:
-        return None
+def next_step(study, target: int | None, heartbeats: bool = True) -> str:
+    """'trial' to start one, 'wait' for running trials (other workers', or a dead one's until its
+    heartbeat goes stale and it is retried), or 'done'. Without heartbeats (journal storages)
+    a dead worker's trial would never finish, so nobody waits for running trials."""
+    import optuna
     from optuna.trial import TrialState
 
-    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    return max(0, target - len(study.get_trials(deepcopy=False, states=counted)))
+    optuna.storages.fail_stale_trials(study)  # a dead worker's trial: FAIL, then queued again
+    if target is None:
+        return "trial"
+    counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)}
+    for trial in study.get_trials(deepcopy=False, states=tuple(counts)):
+        counts[trial.state] += 1
+    started = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
+    if started < target or counts[TrialState.WAITING]:
+        return "trial"
+    return "wait" if counts[TrialState.RUNNING] and heartbeats else "done"
 
 
 def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
@@ -237,10 +246,14 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
         log.info("retrying interrupted trials %s with the same params", requeued)
     objective, guard = Objective(space, split), FailureGuard(settings.max_failures)
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
-    while (remaining_trials(study, settings.trials) or settings.trials is None) and not guard.tripped:
+    while not guard.tripped and (deadline is None or time.monotonic() < deadline):
         signals.check()
-        if deadline is not None and time.monotonic() >= deadline:
+        step = next_step(study, settings.trials, has_heartbeats(settings.storage))
+        if step == "done":
             break
+        if step == "wait":
+            time.sleep(min(HEARTBEAT_SECONDS, 5))
+            continue
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
     if guard.tripped:
         raise SweepStopped(

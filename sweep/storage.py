@@ -36,6 +36,11 @@ def scheme(url: str) -> str:
     return url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
 
 
+def has_heartbeats(url: str | None) -> bool:
+    """RDB storages (SQLite, PostgreSQL, MySQL) fail and retry a dead worker's trial; journals cannot."""
+    return scheme(url or DEFAULT_STORAGE) in ("sqlite", "postgresql", "mysql")
+
+
 def shares_badly(url: str) -> bool:
     """SQLite serialises writers; Optuna's FAQ advises against it for parallel workers."""
     return scheme(url) == "sqlite"

@@ -27,12 +27,17 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'sweep.db'}"
 
 
-def sweep_cli(*args: str, cwd: Path | None = None, check: bool = True, timeout: float = 600,
-              env: dict | None = None) -> subprocess.CompletedProcess:
+def sweep_cli(
+    *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the real `sweep` command in a subprocess, as a user would."""
     result = subprocess.run(
         [sys.executable, "-m", "sweep", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"sweep {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")

@@ -39,7 +39,7 @@ def test_environment_variable_names_the_folder(data_copy, monkeypatch):
 def test_split_follows_the_notes():
     split = data.load_split()
     assert split.x_train.shape == (48000, 28, 28) and split.x_val.shape == (12000, 28, 28)
-    assert split.x_train.dtype == np.float32 and 0.0 <= split.x_train.min() and split.x_train.max() == 1.0
+    assert split.x_train.dtype == np.float32 and split.x_train.min() >= 0.0 and split.x_train.max() == 1.0
     assert set(np.unique(split.y_val)) == set(range(10))
     from sklearn.model_selection import train_test_split
 

@@ -27,8 +27,16 @@ def test_reference_model_is_the_notes_model():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "rmsprop", "adam"])
 def test_layers_units_activation_and_optimizer_follow_the_config(optimizer):
-    config = complete_config({"hidden_layers": 3, "units": [300, 100, 50], "activation": "tanh",
-                              "optimizer": optimizer, "learning_rate": 0.05, "dropout": 0.2})
+    config = complete_config(
+        {
+            "hidden_layers": 3,
+            "units": [300, 100, 50],
+            "activation": "tanh",
+            "optimizer": optimizer,
+            "learning_rate": 0.05,
+            "dropout": 0.2,
+        }
+    )
     model = build_model(config)
     *hidden, _ = dense_layers(model)
     assert [layer.units for layer in hidden] == [300, 100, 50]
@@ -44,8 +52,16 @@ def test_sgd_momentum_and_nesterov_reach_the_optimizer():
 
 
 def test_conv_model_stacks_conv_and_pooling_then_a_dense_head():
-    config = complete_config({"layer_type": "conv", "hidden_layers": 2, "filters": [32, 64],
-                              "kernel_size": [3, 5], "units": 128, "activation": "relu"})
+    config = complete_config(
+        {
+            "layer_type": "conv",
+            "hidden_layers": 2,
+            "filters": [32, 64],
+            "kernel_size": [3, 5],
+            "units": 128,
+            "activation": "relu",
+        }
+    )
     model = build_model(config)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [(c.filters, c.kernel_size) for c in convs] == [(32, (3, 3)), (64, (5, 5))]

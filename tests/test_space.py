@@ -66,12 +66,17 @@ def test_fixed_values_and_defaults_fill_the_reference_model(tmp_path):
 
 
 def test_when_condition_adds_a_parameter_only_under_it(tmp_path):
-    space = load_space(write(tmp_path, """
+    space = load_space(
+        write(
+            tmp_path,
+            """
 params:
   optimizer: {type: categorical, choices: [sgd, adam]}
   momentum: {type: float, low: 0.0, high: 0.9, when: {optimizer: sgd}}
   nesterov: {type: bool, when: {optimizer: sgd}}
-"""))
+""",
+        )
+    )
     configs = sample_many(space, count=40)
     for config in configs:
         assert ("momentum" in config) == (config["optimizer"] == "sgd")
@@ -79,13 +84,18 @@ params:
 
 
 def test_conditions_are_sampled_after_their_parent_whatever_the_file_order(tmp_path):
-    space = load_space(write(tmp_path, """
+    space = load_space(
+        write(
+            tmp_path,
+            """
 params:
   momentum: {type: float, low: 0.1, high: 0.9, when: {optimizer: sgd}}
   units: {type: int, low: 8, high: 16, per_layer: true}
   optimizer: {type: categorical, choices: [sgd]}
   hidden_layers: {type: int, low: 2, high: 2}
-"""))
+""",
+        )
+    )
     assert list(space.params) == ["optimizer", "momentum", "hidden_layers", "units"]
     (config,) = sample_many(space, count=1)
     assert len(config["units"]) == 2 and 0.1 <= config["momentum"] <= 0.9
@@ -121,12 +131,21 @@ BROKEN = [
     (GOOD + "  nesterov: maybe\n", "expected true or false"),
     (GOOD + "  activation: {type: categorical, choices: [relu], per_layer: true}\n", "per_layer applies only to"),
     (GOOD + "  momentum: {type: float, low: 0, high: 0.9, when: {optimizer: sgd}}\n", "'when' names 'optimizer'"),
-    (GOOD + "  optimizer: {type: categorical, choices: [adam]}\n"
-     "  momentum: {type: float, low: 0, high: 0.9, when: {optimizer: sgd}}\n", "optimizer='sgd', which 'optimizer' can"),
+    (
+        GOOD + "  optimizer: {type: categorical, choices: [adam]}\n"
+        "  momentum: {type: float, low: 0, high: 0.9, when: {optimizer: sgd}}\n",
+        "optimizer='sgd', which 'optimizer' can",
+    ),
     (GOOD + "  momentum: {type: float, low: 0, high: 0.9, when: sgd}\n", "'when' must map a parameter"),
-    (GOOD + "  dropout: {type: float, low: 0, high: 0.5, when: {dropout: 0.1}}\n", "cannot depend on the parameter itself"),
-    (GOOD + "  optimizer: {type: categorical, choices: [sgd, adam], when: {momentum: 0.5}}\n"
-     "  momentum: {type: float, low: 0, high: 0.9, when: {optimizer: sgd}}\n", "form a cycle"),
+    (
+        GOOD + "  dropout: {type: float, low: 0, high: 0.5, when: {dropout: 0.1}}\n",
+        "cannot depend on the parameter itself",
+    ),
+    (
+        GOOD + "  optimizer: {type: categorical, choices: [sgd, adam], when: {momentum: 0.5}}\n"
+        "  momentum: {type: float, low: 0, high: 0.9, when: {optimizer: sgd}}\n",
+        "form a cycle",
+    ),
     (GOOD + "  layer_type: conv\n  hidden_layers: {type: int, low: 1, high: 5}\n", "at most 4 conv layers"),
     (GOOD + "  kernel_size: {type: int, low: 3, high: 31}\n", "expected an integer in [1, 28]"),
 ]

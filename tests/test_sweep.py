@@ -20,8 +20,18 @@ def swept(tmp_path_factory):
     """One real sweep of 4 trials over the tiny space, shared by the tests below."""
     folder = tmp_path_factory.mktemp("sweep")
     url = f"sqlite:///{folder / 'sweep.db'}"
-    run = sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL),
-                    "--storage", url, cwd=folder)
+    run = sweep_cli(
+        "run",
+        "--space",
+        str(SPACES / "tiny.yaml"),
+        "--trials",
+        "4",
+        "--max-train",
+        str(SMALL),
+        "--storage",
+        url,
+        cwd=folder,
+    )
     return folder, url, run
 
 
@@ -79,8 +89,12 @@ def test_optunas_own_cli_lists_the_same_trials(swept):
     _, url, _ = swept
     optuna_cli = shutil.which("optuna")
     assert optuna_cli, "optuna's console script is installed with optuna"
-    out = subprocess.run([optuna_cli, "trials", "--storage", url, "--study-name", "tiny", "-f", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [optuna_cli, "trials", "--storage", url, "--study-name", "tiny", "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert sorted(t["number"] for t in json.loads(out)) == [0, 1, 2, 3]
 
 
@@ -88,8 +102,18 @@ def test_rerun_continues_the_study_to_the_new_total(swept):
     folder, url, _ = swept
     copy = folder / "continued.db"
     shutil.copy(folder / "sweep.db", copy)
-    sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), "--trials", "5", "--max-train", str(SMALL),
-              "--storage", f"sqlite:///{copy}", cwd=folder)
+    sweep_cli(
+        "run",
+        "--space",
+        str(SPACES / "tiny.yaml"),
+        "--trials",
+        "5",
+        "--max-train",
+        str(SMALL),
+        "--storage",
+        f"sqlite:///{copy}",
+        cwd=folder,
+    )
     trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{copy}").get_trials()
     original = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert len(trials) == 5
@@ -113,11 +137,16 @@ def test_best_then_train_round_trip(swept, tmp_path):
 
 def test_table_and_best_do_not_import_tensorflow(swept):
     _, url, _ = swept
-    probe = ("import sys; from sweep.cli import main; sys.argv=['sweep', {args}];\n"
-             "try: main()\nexcept SystemExit: pass\n"
-             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'")
-    for args in (f"'table', '--storage', '{url}', '--study', 'tiny'", "'--help'",
-                 f"'best', '--storage', '{url}', '--study', 'tiny', '--out', '/dev/null'"):
+    probe = (
+        "import sys; from sweep.cli import main; sys.argv=['sweep', {args}];\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+    )
+    for args in (
+        f"'table', '--storage', '{url}', '--study', 'tiny'",
+        "'--help'",
+        f"'best', '--storage', '{url}', '--study', 'tiny', '--out', '/dev/null'",
+    ):
         subprocess.run([sys.executable, "-c", probe.format(args=args)], check=True, capture_output=True)
 
 
