@@ -1,3 +1,4 @@
 from sweep.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: worker processes are spawned from this module
+    main()

@@ -87,10 +87,6 @@ def with_data_options(function):
 @click.version_option(package_name="sweep")
 def main() -> None:
     """Hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
-    import warnings
-
-    # Heartbeats and retries are marked experimental by Optuna; they are the documented way to recover.
-    warnings.filterwarnings("ignore", message=".*(experimental|heartbeat).*")
 
 
 @main.command()
@@ -111,9 +107,12 @@ def main() -> None:
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
 )
 @click.option("--top", type=int, default=10, help="Rows of the final table.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, help="Worker processes on this machine (shared storage)."
+)
 @with_data_options
 @user_errors
-def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failures, top, data_dir, max_train):
+def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failures, top, workers, data_dir, max_train):
     """Run (or resume) a sweep, then print the ranked table."""
     from sweep.driver import SweepSettings, run_sweep
     from sweep.progress import Progress, setup_logging
@@ -133,8 +132,12 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
         max_failures=max_failures,
     )
     study_name = settings.study_name(load_space(space))
-    setup_logging(Path("results") / f"{study_name}.log")
+    log_file = Path("results") / f"{study_name}.log"
     click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
+    if workers > 1:
+        _run_workers(settings, workers, log_file, study_name, top)
+        return
+    setup_logging(log_file)
     signals.install()
     try:
         run_sweep(settings, callbacks=[Progress(timeout, trials)])
@@ -148,6 +151,18 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
         _print_table(study_name, storage, top)
         sys.exit(stop.exit_code)
     _print_table(study_name, storage, top)
+
+
+def _run_workers(settings, workers: int, log_file: Path, study_name: str, top: int) -> None:
+    from sweep.progress import setup_logging
+    from sweep.workers import run_workers
+
+    setup_logging(log_file)
+    code = run_workers(settings, workers, log_file)
+    if code in signals.EXIT_CODES.values():
+        click.echo("sweep: stopped; each worker stored its interrupted trial as failed. Run again to resume.", err=True)
+    _print_table(study_name, settings.storage, top)
+    sys.exit(code)
 
 
 def _print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:

@@ -55,7 +55,7 @@ class Progress:
         return f"best val_accuracy {best:.4f}{margin}"
 
 
-def setup_logging(log_file: Path | None = None, verbose: bool = False) -> None:
+def setup_logging(log_file: Path | None = None, verbose: bool = False, prefix: str = "") -> None:
     """Console: sweep's own lines. Log file: everything, Optuna's tracebacks included."""
     import optuna
 
@@ -64,12 +64,12 @@ def setup_logging(log_file: Path | None = None, verbose: bool = False) -> None:
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     console = logging.StreamHandler()
-    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    console.setFormatter(logging.Formatter(f"%(asctime)s {prefix}%(message)s", "%H:%M:%S"))
     if not verbose:
         console.addFilter(logging.Filter("sweep"))
     root.addHandler(console)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(log_file)
-        to_file.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        to_file.setFormatter(logging.Formatter(f"%(asctime)s {prefix}%(name)s %(levelname)s %(message)s"))
         root.addHandler(to_file)

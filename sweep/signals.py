@@ -25,16 +25,23 @@ class Interrupted(KeyboardInterrupt):
         return EXIT_CODES.get(self.signum, 130)
 
 
-def install() -> None:
-    """Handle SIGINT and SIGTERM in this process (the CLI calls this; the library never does)."""
+def install(immediate: bool = False) -> None:
+    """Handle SIGINT and SIGTERM in this process (the CLI calls this; the library never does).
+
+    ``immediate`` raises at once, for a process that only waits (the parent of workers).
+    """
     for signum in EXIT_CODES:
-        signal.signal(signum, _request)
+        signal.signal(signum, _raise if immediate else _request)
+
+
+def _raise(signum, frame) -> None:
+    raise Interrupted(signum)
 
 
 def _request(signum, frame) -> None:
     global _requested
     if _requested is not None:  # asked twice: stop now
-        raise Interrupted(signum)
+        _raise(signum, frame)
     _requested = signum
 
 

@@ -5,7 +5,7 @@
   so the trial of a worker that died is failed and retried by the others.
 - ``journal:///results/sweep.log``: Optuna's JournalStorage on a file, for several workers
   on one machine.
-- ``redis://host:6379/0``: Optuna's JournalStorage on Redis.
+- ``redis://host:6379/0[?prefix=NAME]``: Optuna's JournalStorage on Redis.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def scheme(url: str) -> str:
 
 
 def has_heartbeats(url: str | None) -> bool:
-    """RDB storages (SQLite, PostgreSQL, MySQL) fail and retry a dead worker's trial; journals cannot."""
-    return scheme(url or DEFAULT_STORAGE) in ("sqlite", "postgresql", "mysql")
+    """RDB storages (SQLite, PostgreSQL) fail and retry a dead worker's trial; journals cannot."""
+    return scheme(url or DEFAULT_STORAGE) in ("sqlite", "postgresql")
 
 
 def shares_badly(url: str) -> bool:
@@ -50,7 +50,7 @@ def open_storage(url: str | None = None):
     """An Optuna storage for ``url``; raise StorageError with one line if it is unusable."""
     url = url or DEFAULT_STORAGE
     kind = scheme(url)
-    openers = {"sqlite": _rdb, "postgresql": _rdb, "mysql": _rdb, "journal": _journal_file, "redis": _journal_redis}
+    openers = {"sqlite": _rdb, "postgresql": _rdb, "journal": _journal_file, "redis": _journal_redis}
     if kind not in openers:
         raise StorageError(
             f"storage {mask(url)!r} is not supported: use sqlite:///FILE, postgresql://USER@HOST/DB, "
@@ -95,9 +95,22 @@ def _journal_redis(url: str):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalRedisBackend
 
-    backend = JournalRedisBackend(url, prefix=os.environ.get("SWEEP_REDIS_PREFIX", ""))
-    backend._redis.ping()  # fail now, in one line, rather than at the first trial
+    url, prefix = _split_prefix(url)
+    backend = JournalRedisBackend(url, prefix=prefix)
+    import redis
+
+    redis.Redis.from_url(url, socket_connect_timeout=5).ping()  # fail now, in one line, not at the first trial
     return JournalStorage(backend)
+
+
+def _split_prefix(url: str) -> tuple[str, str]:
+    """``redis://host:6379/0?prefix=night1`` keeps several sweeps apart in one Redis database."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    prefix = query.pop("prefix", "")
+    return urlunsplit(parts._replace(query=urlencode(query))), prefix
 
 
 def retried_trial_number(trial) -> int | None:
