@@ -21,6 +21,16 @@ from sweep.model import build_model
 STEPS_PER_EXECUTION = 32
 VALIDATION_BATCH = 2048
 
+
+@dataclasses.dataclass(frozen=True)
+class Speed:
+    """How a config is run; none of it changes what is computed. Measured in tests/bench/test_choices.py."""
+
+    steps_per_execution: int = STEPS_PER_EXECUTION  # batches per call into the backend
+    jit_compile: bool | str = "auto"  # XLA where the backend and layers allow it
+    validation_batch: int = VALIDATION_BATCH
+
+
 # Called after every epoch with (epoch number from 1, validation accuracy); may raise to stop.
 EpochHook = Callable[[int, float], None]
 
@@ -43,12 +53,12 @@ def train(
     split: Split,
     on_epoch: EpochHook | None = None,
     keep_model: bool = False,
-    steps_per_execution: int = STEPS_PER_EXECUTION,
+    speed: Speed = Speed(),
 ) -> TrainResult:
     """Build and fit ``config``; report each epoch through ``on_epoch``."""
     import keras
 
-    model = build_model(config, steps_per_execution=steps_per_execution)
+    model = build_model(config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile)
     curve: list[float] = []
     callback = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda batch, logs: signals.check(),  # once per steps_per_execution batches
@@ -62,7 +72,7 @@ def train(
             batch_size=config["batch_size"],
             epochs=config["epochs"],
             validation_data=(split.x_val, split.y_val),
-            validation_batch_size=VALIDATION_BATCH,
+            validation_batch_size=speed.validation_batch,
             callbacks=[keras.callbacks.TerminateOnNaN(), callback],
             verbose=0,
         )
