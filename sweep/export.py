@@ -1,4 +1,4 @@
-"""The best trial as a portable file, and retraining a config from such a file."""
+"""The best trial as portable files (config, script, model, metrics), and retraining a config from such a file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
+TEST_IMAGES = 10_000
+TRAINING_SEED = 42  # export's retraining and train_best.py start from the same weights and shuffles
 
 
 class ExportError(RuntimeError):
@@ -72,9 +74,16 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def retrain(
-    config: dict[str, Any], data_dir: str | None = None, max_train: int | None = None, with_test: bool = False
+    config: dict[str, Any],
+    data_dir: str | None = None,
+    max_train: int | None = None,
+    with_test: bool = False,
+    save_to: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train ``config`` again on the sweep's split; evaluate on the test set only if asked."""
+    """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
+
+    ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
+    """
     from sweep.data import load_split, load_test
     from sweep.train import evaluate, release, train
 
@@ -86,7 +95,60 @@ def retrain(
         "fit_seconds": round(result.fit_seconds, 2),
         "train_images": len(split.y_train),
     }
+    model = result.model
+    if save_to is not None:
+        result.model.save(save_to)
+        model = load_model(save_to)  # the metrics then describe the file, not only the process's copy
     if with_test:  # the one place the test set is touched, and it is labelled as such
-        metrics["test_accuracy"] = evaluate(result.model, *load_test(data_dir))
+        metrics["test_accuracy"] = evaluate(model, *load_test(data_dir))
     release(result.model)
     return metrics
+
+
+def load_model(path: str | Path):
+    """A ``.keras`` file, in safe mode: no arbitrary code (lambdas) is run while loading."""
+    import keras
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def export_best(
+    study, out_dir: str | Path, data_dir: str | None = None, max_train: int | None = None
+) -> dict[str, Any]:
+    """The best trial, ready to leave the project.
+
+    Writes config.json and config.yaml (the trial config), train_best.py (plain Keras and numpy),
+    model.keras (retrained here) and metrics.json: its val_accuracy and, evaluated once here and
+    labelled as such, its test_accuracy.
+    """
+    import keras
+    import yaml
+
+    from sweep.model import build_model
+    from sweep.script_template import render_script
+    from sweep.train import release
+
+    record = best_record(study)
+    config = record["config"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(config, out / "config.json")
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    architecture = build_model(config)
+    (out / "train_best.py").write_text(render_script(config, record, architecture, TRAINING_SEED))
+    release(architecture)
+    keras.utils.set_random_seed(TRAINING_SEED)  # train_best.py seeds the same way: it retrains this very model
+    metrics = retrain(config, data_dir, max_train, with_test=True, save_to=out / "model.keras")
+    summary = {
+        "study": record["study"],
+        "trial": record["trial"],
+        "sweep_val_accuracy": record["val_accuracy"],
+        "baseline_val_accuracy": record["baseline_val_accuracy"],
+        **metrics,
+        "test_images": TEST_IMAGES,
+        "test_note": "the test set, evaluated once at export on model.keras; never used to select",
+        "versions": record["versions"],
+    }
+    write_json(summary, out / "metrics.json")
+    log.info("exported trial %s of %r to %s", record["trial"], record["study"], out)
+    return summary
