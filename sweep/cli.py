@@ -166,14 +166,31 @@ def _run_workers(settings, workers: int, log_file: Path, study_name: str, top: i
 
 
 def _print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:
-    from sweep.results import baseline_rank, render
+    from sweep.results import render
 
-    table = _table(study_name, storage, **options)
+    click.echo(render(_shown(_table(study_name, storage, **options), top), options.get("fmt", "text")))
+
+
+def _shown(table, top: int | None):
+    from sweep.results import baseline_rank
+
     rank = baseline_rank(table)
     shown = table.head(top) if top else table
     if rank and top and rank > top:  # keep the baseline visible whatever the cut
         shown = table[(table.index < top) | (table["state"] == "BASELINE")]
-    click.echo(render(shown, options.get("fmt", "text")))
+    return shown
+
+
+def _print_studies(study_names: tuple[str, ...], storage: str | None, top: int | None, **options) -> None:
+    """Several studies' tables one after the other, each cut to ``top``, with a leading study column."""
+    import pandas as pd
+
+    from sweep.results import render
+
+    tables = [_shown(_table(name, storage, **options), top).assign(study=name) for name in study_names]
+    combined = pd.concat(tables, ignore_index=True)
+    combined = combined[["study", *[column for column in combined.columns if column != "study"]]]
+    click.echo(render(combined, options.get("fmt", "text")))
 
 
 def _table(study_name: str, storage: str | None, fmt: str = "text", states=None, sort=None, where=None):
@@ -202,7 +219,12 @@ def _load_study(study_name: str | None, storage: str | None):
 
 
 @main.command()
-@study_option
+@click.option(
+    "--study",
+    "studies",
+    multiple=True,
+    help="Study name; repeat it (--study a --study b) to show studies side by side [default: notes].",
+)
 @storage_option
 @click.option("--top", type=int, default=None, help="Only the N best rows (the baseline row always shows).")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json", "html"]), default="text")
@@ -210,10 +232,13 @@ def _load_study(study_name: str | None, storage: str | None):
 @click.option("--sort", default=None, help="Sort by this column instead of rank.")
 @click.option("--where", default=None, help="""A pandas query, e.g. 'optimizer == "adam"'.""")
 @user_errors
-def table(study, storage, top, fmt, state, sort, where):
+def table(studies, storage, top, fmt, state, sort, where):
     """The ranked table of a study, against the SGDClassifier baseline."""
     states = None if state == "all" else ({"failed": "FAIL"}.get(state, state.upper()),)
-    _print_table(study, storage, top, fmt=fmt, states=states, sort=sort, where=where)
+    if len(studies) > 1:
+        _print_studies(studies, storage, top, fmt=fmt, states=states, sort=sort, where=where)
+        return
+    _print_table(studies[0] if studies else None, storage, top, fmt=fmt, states=states, sort=sort, where=where)
 
 
 @main.command()
@@ -305,3 +330,79 @@ def _describe(param) -> str:
     text += " per layer" if param.per_layer else ""
     conditions = ", ".join(f"{parent} in {list(values)}" for parent, values in param.when)
     return text + (f"  when {conditions}" if conditions else "")
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="[default: results/STUDY/report.html]")
+@user_errors
+def report(study, storage, out):
+    """Write one self-contained HTML page: ranked table, history, importances, curves. Prints its path."""
+    from sweep.report import write_report
+
+    loaded = _load_study(study, storage)
+    click.echo(write_report(loaded, out or Path("results") / loaded.study_name / "report.html"))
+
+
+DASHBOARD_HOST = "127.0.0.1"  # loopback only: the dashboard can edit studies and has no login
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option(
+    "--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port on 127.0.0.1; 0 picks a free one."
+)
+@user_errors
+def dashboard(study, storage, port):
+    """Browse a study in optuna-dashboard on 127.0.0.1; runs until Ctrl-C."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from optuna_dashboard import wsgi
+
+    from sweep.storage import open_storage
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args) -> None:  # the page polls every few seconds; keep the terminal readable
+            pass
+
+    name = _load_study(study, storage).study_name
+    opened = open_storage(storage)
+    try:  # bind first, so the address printed is one that answers
+        server = make_server(DASHBOARD_HOST, port, wsgi(opened), handler_class=Quiet)
+    except OSError as error:
+        reason = error.strerror or error
+        raise UserError(f"cannot listen on {DASHBOARD_HOST}:{port} ({reason}): pick another --port") from None
+    address = f"http://{DASHBOARD_HOST}:{server.server_port}/dashboard/studies/{opened.get_study_id_from_name(name)}"
+    click.echo(f"optuna-dashboard for study {name!r}: {address}  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("sweep: dashboard stopped", err=True)
+    finally:
+        server.server_close()
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="[default: results/STUDY/export]")
+@with_data_options
+@user_errors
+def export(study, storage, out, data_dir, max_train):
+    """Export the best trial: config.json/.yaml, train_best.py, model.keras, metrics.json (test set once)."""
+    from sweep.export import export_best
+
+    loaded = _load_study(study, storage)
+    folder = Path(out or Path("results") / loaded.study_name / "export")
+    metrics = export_best(loaded, folder, data_dir, max_train)
+    click.echo(
+        f"trial {metrics['trial']} of {metrics['study']!r} -> {folder}/  "
+        f"(config.json, config.yaml, train_best.py, model.keras, metrics.json)"
+    )
+    click.echo(
+        f"val_accuracy {metrics['val_accuracy']:.4f} retrained ({metrics['train_images']} training images; "
+        f"the sweep measured {metrics['sweep_val_accuracy']:.4f})"
+    )
+    click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (10,000 test images, evaluated once)")
