@@ -76,3 +76,38 @@ def test_builder_is_pure():
     first, second = build_model(config), build_model(config)
     assert repr(config) == frozen and first is not second
     assert first.count_params() == second.count_params() == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+
+
+JAX_PROBE = """
+import keras
+from sweep.data import load_split
+from sweep.space import complete_config
+from sweep.train import train
+assert keras.backend.backend() == "jax"
+split = load_split(max_train=1000)
+for config in ({"hidden_layers": 2, "units": [64, 32], "activation": "relu", "epochs": 2, "batch_size": 64,
+                "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "learning_rate": 0.05},
+               {"layer_type": "conv", "hidden_layers": 1, "filters": [8], "units": 16, "dropout": 0.1,
+                "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 1}):
+    result = train(complete_config(config), split)
+    print(result.epochs_run, result.val_accuracy)
+"""
+
+
+def test_builder_and_training_run_under_the_jax_backend():
+    """Pure Keras 3: the GPU machines carry JAX, not TensorFlow."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax", reason="jax is in the dev extra; install it to check the JAX backend")
+    out = subprocess.run(
+        [sys.executable, "-c", JAX_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    ).stdout.split()
+    dense_epochs, dense_accuracy, conv_epochs, conv_accuracy = out[-4:]
+    assert (dense_epochs, conv_epochs) == ("2", "1")
+    assert float(dense_accuracy) > 0.6 and float(conv_accuracy) > 0.3
