@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def measure() -> dict:
     import jax
-
     from _common import CONFIGS, params_to_config
+
     from sweep.data import load_split
     from sweep.train import train
 
