@@ -151,6 +151,11 @@ def _with_baseline(figure, study):
             annotation_text=f"SGDClassifier baseline {baseline['val_accuracy']:.4f}",
             annotation_position="bottom right",
         )
+        # plotly's autorange ignores shapes: widen the axis so the line sits inside the plot, not on its edge
+        values = [y for trace in figure.data for y in (trace.y or ()) if isinstance(y, (int, float))]
+        low, high = min([*values, baseline["val_accuracy"]]), max([*values, baseline["val_accuracy"]])
+        pad = 0.08 * (high - low or 0.01)
+        figure.update_yaxes(range=[low - pad, high + pad])
     return figure
 
 
