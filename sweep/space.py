@@ -45,7 +45,14 @@ class SpaceError(ValueError):
 
 
 class Suggester(Protocol):
-    """What sampling needs from a search engine (an Optuna trial, KerasTuner's hp)."""
+    """What sampling needs from a search engine (an Optuna trial, KerasTuner's hp).
+
+    An engine that holds its whole space up front (KerasTuner) also defines
+    ``conditional(conditions)``, a context manager: sampling then asks it for every
+    parameter, inactive ones too, inside that parameter's conditions (``when`` and,
+    per layer, ``hidden_layers``), and keeps only the active values. Optuna's
+    define-by-run trials are asked for the active parameters only.
+    """
 
     def int(self, name: str, low: int, high: int, step: int, log: bool) -> int: ...
     def float(self, name: str, low: float, high: float, step: float | None, log: bool) -> float: ...
@@ -107,8 +114,14 @@ class SearchSpace:
     def sample(self, engine: Suggester) -> dict[str, Any]:
         """Draw one trial config; parameters whose ``when`` fails are left out."""
         drawn: dict[str, Any] = {}
+        declares = hasattr(engine, "conditional")
         for name, param in self.params.items():  # validation put conditions first
-            if all(drawn.get(parent) in allowed for parent, allowed in param.when):
+            active = all(drawn.get(parent) in allowed for parent, allowed in param.when)
+            if declares:
+                value = self._declare(param, engine, drawn)
+                if active:
+                    drawn[name] = value
+            elif active:
                 drawn[name] = self._draw(param, engine, drawn)
         return complete_config(drawn)
 
@@ -117,6 +130,26 @@ class SearchSpace:
             return param.suggest(engine, param.name)
         layers = drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])
         return [param.suggest(engine, f"{param.name}_{i}") for i in range(layers)]
+
+    def _declare(self, param: Param, engine: Any, drawn: dict) -> Any:
+        """Ask a declaring engine for ``param`` under its conditions: one draw per possible layer."""
+        when = tuple((parent, allowed) for parent, allowed in param.when if not self.params[parent].fixed)
+        if not param.per_layer:
+            with engine.conditional(when):
+                return param.suggest(engine, param.name)
+        values = []
+        for index, layer in enumerate(self.layer_conditions()):
+            with engine.conditional(when + layer):
+                values.append(param.suggest(engine, f"{param.name}_{index}"))
+        return values[: drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])]
+
+    def layer_conditions(self) -> list[tuple]:
+        """For each possible hidden layer, the condition on hidden_layers under which it exists."""
+        layers = self.params.get("hidden_layers")
+        if layers is None or layers.fixed:
+            return [()] * (layers.value if layers else REFERENCE_CONFIG["hidden_layers"])
+        counts = layers.values() or list(range(int(layers.low), int(layers.high) + 1))
+        return [(("hidden_layers", tuple(c for c in counts if c > index)),) for index in range(max(counts))]
 
     def size(self) -> int | None:
         """The number of distinct configs, or None when a parameter is continuous."""
