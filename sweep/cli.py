@@ -110,9 +110,34 @@ def main() -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, help="Worker processes on this machine (shared storage)."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["optuna", "keras-tuner"]),
+    default="optuna",
+    help="Search engine; both store their trials in the same Optuna study.",
+)
+@click.option(
+    "--tuner", type=click.Choice(["hyperband", "random", "bayesian"]), default="hyperband", help="KerasTuner's tuner."
+)
 @with_data_options
 @user_errors
-def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failures, top, workers, data_dir, max_train):
+def run(
+    space,
+    trials,
+    timeout,
+    storage,
+    study,
+    sampler,
+    pruner,
+    seed,
+    max_failures,
+    top,
+    workers,
+    engine,
+    tuner,
+    data_dir,
+    max_train,
+):
     """Run (or resume) a sweep, then print the ranked table."""
     from sweep.driver import SweepSettings, run_sweep
     from sweep.progress import Progress, setup_logging
@@ -134,13 +159,20 @@ def run(space, trials, timeout, storage, study, sampler, pruner, seed, max_failu
     study_name = settings.study_name(load_space(space))
     log_file = Path("results") / f"{study_name}.log"
     click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
+    if workers > 1 and engine == "keras-tuner":
+        raise UserError("--workers starts Optuna workers; --engine keras-tuner searches in one process")
     if workers > 1:
         _run_workers(settings, workers, log_file, study_name, top)
         return
     setup_logging(log_file)
     signals.install()
     try:
-        run_sweep(settings, callbacks=[Progress(timeout, trials)])
+        if engine == "keras-tuner":
+            from sweep.tuner import run_keras_tuner
+
+            run_keras_tuner(settings, tuner, callbacks=[Progress(timeout, trials)])
+        else:
+            run_sweep(settings, callbacks=[Progress(timeout, trials)])
     except KeyboardInterrupt as stop:
         stop = stop if isinstance(stop, signals.Interrupted) else signals.Interrupted(signal.SIGINT)
         click.echo(
@@ -287,6 +319,45 @@ def baseline(data_dir, max_train):
     click.echo(
         f"SGDClassifier validation accuracy ({figures['train_images']} training images): {figures['val_accuracy']:.4f}"
     )
+
+
+@main.command()
+@click.option("--space", default="notes", help="Search-space file, or a name from search_spaces/.")
+@click.option("--budget", type=Duration(), default="10m", help="Wall-clock budget per engine: 10m, 1h, 600.")
+@click.option(
+    "--engines",
+    default="optuna,keras-tuner:hyperband,keras-tuner:random",
+    help="Comma-separated: optuna, keras-tuner:hyperband, keras-tuner:random, keras-tuner:bayesian.",
+)
+@storage_option
+@click.option("--seed", type=int, default=42, help="Sampler seed, the same for every engine.")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
+@with_data_options
+@user_errors
+def compare(space, budget, engines, storage, seed, fmt, data_dir, max_train):
+    """Optuna against KerasTuner: the same budget and data for each engine; print the comparison.
+
+    Each engine runs in a study of its own, SPACE-compare-ENGINE, replaced on every run. The table gives
+    the best val_accuracy, the trials completed and the seconds until a trial first beat the baseline.
+    """
+    from sweep.compare import compare as compare_engines
+    from sweep.progress import setup_logging
+    from sweep.results import render
+
+    setup_logging(Path("results") / "compare.log")
+    signals.install()
+    names = [name for name in engines.split(",") if name.strip()]
+    try:
+        table = compare_engines(space, budget, names, storage, max_train, data_dir, seed)
+    except KeyboardInterrupt as stop:
+        click.echo("sweep: compare stopped by a signal; each engine's study keeps the trials it finished.", err=True)
+        sys.exit(getattr(stop, "exit_code", 130))
+    click.echo(render(table, fmt))
+    if fmt in ("text", "markdown"):
+        click.echo(
+            f"\nSGDClassifier baseline val_accuracy {table.attrs['baseline_val_accuracy']:.4f} on the same split; "
+            f"budget {budget:.0f} s per engine, checked between trials (wall_s includes the last trial)."
+        )
 
 
 @main.command()

@@ -1,0 +1,103 @@
+"""Optuna against KerasTuner: the same wall-clock budget on the same data, one fresh study per engine.
+
+Like ``sweep run --timeout``, each engine starts no trial once its budget is spent and finishes the
+one it runs. Data and the baseline are loaded before any clock starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from sweep.driver import SweepSettings, run_sweep
+from sweep.space import load_space
+from sweep.tuner import PROJECTS, TUNERS, run_keras_tuner
+
+ENGINES = ("optuna", *(f"keras-tuner:{name}" for name in TUNERS))
+COMPARED = ("optuna", "keras-tuner:hyperband", "keras-tuner:random")
+
+
+def parse_engine(text: str) -> tuple[str, str | None]:
+    """'optuna' -> ('optuna', None); 'keras-tuner:random' -> ('keras-tuner', 'random'); bare keras-tuner: hyperband."""
+    engine, _, tuner = text.strip().partition(":")
+    if (engine, tuner) == ("optuna", ""):
+        return "optuna", None
+    if engine == "keras-tuner" and (tuner or "hyperband") in TUNERS:
+        return "keras-tuner", tuner or "hyperband"
+    raise ValueError(f"engine {text!r} is unknown; expected one of {', '.join(ENGINES)}")
+
+
+def compare(
+    space: str,
+    budget_seconds: float,
+    engines: Sequence[str] = COMPARED,
+    storage: str | None = None,
+    max_train: int | None = None,
+    data_dir: str | None = None,
+    seed: int = 42,
+    directory: Path = PROJECTS,
+) -> pd.DataFrame:
+    """One row per engine: best val_accuracy, trials, seconds until a trial first beat the baseline.
+
+    Each engine runs in a fresh study ``SPACE-compare-ENGINE`` (a previous one of that name is replaced)
+    and, for KerasTuner, a fresh project under ``directory``. ``wall_s`` includes the last trial.
+    """
+    from sweep.baseline import compute_baseline
+    from sweep.data import load_split
+    from sweep.progress import Progress
+    from sweep.storage import open_storage
+
+    parsed = [parse_engine(engine) for engine in engines]  # refuse a typo before any training
+    name = load_space(space).name
+    baseline = compute_baseline(load_split(data_dir, max_train), data_dir)["val_accuracy"]
+    rows = []
+    for engine, tuner in parsed:
+        label = f"{engine}:{tuner}" if tuner else engine
+        settings = SweepSettings(
+            space=space,
+            storage=storage,
+            study=f"{name}-compare-{label.replace(':', '-')}",
+            trials=None,
+            timeout=budget_seconds,
+            seed=seed,
+            max_train=max_train,
+            data_dir=data_dir,
+        )
+        with contextlib.suppress(KeyError):
+            optuna.delete_study(study_name=settings.study, storage=open_storage(storage))
+        started, clock = datetime.datetime.now(), time.monotonic()
+        if tuner is None:
+            study = run_sweep(settings, callbacks=[Progress(budget_seconds)])
+        else:
+            study = run_keras_tuner(settings, tuner, [Progress(budget_seconds)], directory, overwrite=True)
+        rows.append(_summary(label, study, baseline, started, time.monotonic() - clock))
+    table = pd.DataFrame(rows)
+    table.attrs["baseline_val_accuracy"] = baseline
+    return table
+
+
+def _summary(engine: str, study, baseline: float, started: datetime.datetime, seconds: float) -> dict[str, Any]:
+    trials = study.get_trials(deepcopy=False)
+    complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+    best = max((trial.value for trial in complete), default=math.nan)
+    beat = [(trial.datetime_complete - started).total_seconds() for trial in complete if trial.value > baseline]
+    return {
+        "engine": engine,
+        "best_val_accuracy": best,
+        "vs_baseline_pp": 100 * (best - baseline),
+        "trials_completed": len(complete),
+        "trials_pruned": sum(trial.state == TrialState.PRUNED for trial in trials),
+        "trials_failed": sum(trial.state == TrialState.FAIL for trial in trials),
+        "time_to_beat_baseline_s": min(beat, default=math.nan),
+        "wall_s": seconds,
+        "study": study.study_name,
+    }
