@@ -121,6 +121,7 @@ def export_best(
     model.keras (retrained here) and metrics.json: its val_accuracy and, evaluated once here and
     labelled as such, its test_accuracy.
     """
+    record = best_record(study)  # before Keras starts: a study with nothing to export fails fast
     import keras
     import yaml
 
@@ -128,7 +129,6 @@ def export_best(
     from sweep.script_template import render_script
     from sweep.train import release
 
-    record = best_record(study)
     config = record["config"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -359,3 +359,10 @@ def test_report_and_dashboard_do_not_import_tensorflow(swept, tmp_path):
     args = f"'report', '--storage', '{url}', '--study', 'tiny', '--out', '{tmp_path / 'r.html'}'"
     subprocess.run([sys.executable, "-c", probe.format(args=args)], check=True, capture_output=True)
     assert (tmp_path / "r.html").stat().st_size > 1_000_000
+
+
+def test_export_of_a_study_without_completed_trials_is_one_line(sqlite_url, tmp_path):
+    optuna.create_study(study_name="empty", storage=sqlite_url)
+    result = sweep_cli("export", "--study", "empty", "--storage", sqlite_url, "--out", str(tmp_path / "x"), check=False)
+    assert result.returncode == 1 and "no completed trial" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x").exists()
