@@ -296,8 +296,8 @@ def train(config_file, test, data_dir, max_train):
     """Retrain a config (from `sweep best`) and print its validation accuracy."""
     from sweep.export import read_config, retrain
 
-    config = read_config(config_file)
-    metrics = retrain(config, data_dir, max_train, with_test=test)
+    config, seed = read_config(config_file)
+    metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed)
     click.echo(
         f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
         f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)"

@@ -147,9 +147,10 @@ def requeue_interrupted(study) -> list[int]:
 class Objective:
     """One trial: sample a config from the space, train it, report every epoch."""
 
-    def __init__(self, space: SearchSpace, split):
+    def __init__(self, space: SearchSpace, split, seed: int = 42):
         self.space = space
         self.split = split
+        self.seed = seed
 
     def __call__(self, trial) -> float:
         import optuna
@@ -157,7 +158,9 @@ class Objective:
         from sweep.train import TrainingDiverged, train
 
         config = self.space.sample(OptunaSuggester(trial))
+        seed = self.seed + trial.number  # kept, so `sweep best` + `sweep train` retrain this very model
         trial.set_user_attr("config", config)
+        trial.set_user_attr("seed", seed)
         started = time.perf_counter()
 
         def on_epoch(epoch: int, val_accuracy: float) -> None:
@@ -166,7 +169,7 @@ class Objective:
                 raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
 
         try:
-            result = train(config, self.split, on_epoch)
+            result = train(config, self.split, on_epoch, seed=seed)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             trial.set_user_attr("fail_reason", "interrupted by a signal; retried on resume")
@@ -243,7 +246,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     requeued = requeue_interrupted(study)
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)
-    objective, guard = Objective(space, split), FailureGuard(settings.max_failures)
+    objective, guard = Objective(space, split, settings.seed), FailureGuard(settings.max_failures)
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
     while not guard.tripped and (deadline is None or time.monotonic() < deadline):
         signals.check()

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
 TEST_IMAGES = 10_000
-TRAINING_SEED = 42  # export's retraining and train_best.py start from the same weights and shuffles
+TRAINING_SEED = 42  # for a config without a seed of its own (a bare config file, a KerasTuner trial)
 
 
 class ExportError(RuntimeError):
@@ -44,6 +44,7 @@ def best_record(study) -> dict[str, Any]:
         "baseline_val_accuracy": baseline.get("val_accuracy"),
         "train_images": baseline.get("train_images"),
         "config": best.user_attrs.get("config", best.params),
+        "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
         "versions": package_versions(),
     }
 
@@ -55,8 +56,8 @@ def write_json(record: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
-def read_config(path: str | Path) -> dict[str, Any]:
-    """A trial config from a ``sweep best`` file, or from a bare config JSON/YAML file."""
+def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
+    """A trial config and its training seed, from a ``sweep best`` file or a bare config JSON/YAML file."""
     import yaml
 
     from sweep.space import complete_config
@@ -70,7 +71,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     config = document.get("config", document) if isinstance(document, dict) else None
     if not isinstance(config, dict) or "hidden_layers" not in config:
         raise ExportError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
-    return complete_config(config)
+    return complete_config(config), int(document.get("seed", TRAINING_SEED))
 
 
 def retrain(
@@ -79,6 +80,7 @@ def retrain(
     max_train: int | None = None,
     with_test: bool = False,
     save_to: str | Path | None = None,
+    seed: int = TRAINING_SEED,
 ) -> dict[str, Any]:
     """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
 
@@ -88,7 +90,7 @@ def retrain(
     from sweep.train import evaluate, release, train
 
     split = load_split(data_dir, max_train)
-    result = train(config, split, keep_model=True)
+    result = train(config, split, keep_model=True, seed=seed)
     metrics = {
         "val_accuracy": result.val_accuracy,
         "epochs": result.epochs_run,
@@ -122,7 +124,6 @@ def export_best(
     labelled as such, its test_accuracy.
     """
     record = best_record(study)  # before Keras starts: a study with nothing to export fails fast
-    import keras
     import yaml
 
     from sweep.model import build_model
@@ -135,10 +136,10 @@ def export_best(
     write_json(config, out / "config.json")
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     architecture = build_model(config)
-    (out / "train_best.py").write_text(render_script(config, record, architecture, TRAINING_SEED))
+    # train_best.py seeds as the trial did: it retrains this very model
+    (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
     release(architecture)
-    keras.utils.set_random_seed(TRAINING_SEED)  # train_best.py seeds the same way: it retrains this very model
-    metrics = retrain(config, data_dir, max_train, with_test=True, save_to=out / "model.keras")
+    metrics = retrain(config, data_dir, max_train, with_test=True, save_to=out / "model.keras", seed=record["seed"])
     summary = {
         "study": record["study"],
         "trial": record["trial"],

@@ -54,10 +54,16 @@ def train(
     on_epoch: EpochHook | None = None,
     keep_model: bool = False,
     speed: Speed = Speed(),
+    seed: int | None = None,
 ) -> TrainResult:
-    """Build and fit ``config``; report each epoch through ``on_epoch``."""
+    """Build and fit ``config``; report each epoch through ``on_epoch``.
+
+    ``seed`` fixes initial weights and shuffling, so a trial can be retrained to the same score.
+    """
     import keras
 
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     model = build_model(config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile)
     curve: list[float] = []
     callback = keras.callbacks.LambdaCallback(
