@@ -73,6 +73,12 @@ class Param:
     choices: tuple = ()
     per_layer: bool = False
     when: tuple[tuple[str, tuple], ...] = ()  # (parameter, allowed values) pairs
+    key: str | None = None  # the engines' name for one of several alternatives, e.g. learning_rate_sgd
+
+    @property
+    def label(self) -> str:
+        """The name engines see: the parameter's own, or its alternative's key."""
+        return self.key or self.name
 
     @property
     def fixed(self) -> bool:
@@ -115,32 +121,32 @@ class SearchSpace:
         """Draw one trial config; parameters whose ``when`` fails are left out."""
         drawn: dict[str, Any] = {}
         declares = hasattr(engine, "conditional")
-        for name, param in self.params.items():  # validation put conditions first
+        for param in self.params.values():  # validation put conditions first
             active = all(drawn.get(parent) in allowed for parent, allowed in param.when)
             if declares:
                 value = self._declare(param, engine, drawn)
                 if active:
-                    drawn[name] = value
+                    drawn[param.name] = value
             elif active:
-                drawn[name] = self._draw(param, engine, drawn)
+                drawn[param.name] = self._draw(param, engine, drawn)
         return complete_config(drawn)
 
     def _draw(self, param: Param, engine: Suggester, drawn: dict) -> Any:
         if not param.per_layer:
-            return param.suggest(engine, param.name)
+            return param.suggest(engine, param.label)
         layers = drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])
-        return [param.suggest(engine, f"{param.name}_{i}") for i in range(layers)]
+        return [param.suggest(engine, f"{param.label}_{i}") for i in range(layers)]
 
     def _declare(self, param: Param, engine: Any, drawn: dict) -> Any:
         """Ask a declaring engine for ``param`` under its conditions: one draw per possible layer."""
         when = tuple((parent, allowed) for parent, allowed in param.when if not self.params[parent].fixed)
         if not param.per_layer:
             with engine.conditional(when):
-                return param.suggest(engine, param.name)
+                return param.suggest(engine, param.label)
         values = []
         for index, layer in enumerate(self.layer_conditions()):
             with engine.conditional(when + layer):
-                values.append(param.suggest(engine, f"{param.name}_{index}"))
+                values.append(param.suggest(engine, f"{param.label}_{index}"))
         return values[: drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])]
 
     def layer_conditions(self) -> list[tuple]:

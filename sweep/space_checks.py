@@ -6,6 +6,7 @@ naming the file, the parameter and what was expected; inside, the code trusts it
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def check_space(document: Any, path: Path) -> SearchSpace:
     raw_params = document.get("params")
     if not isinstance(raw_params, dict) or not raw_params:
         raise SpaceError(f"{path}: 'params' must be a non-empty mapping of parameter name to spec")
-    params = {name: _param(path, name, spec) for name, spec in raw_params.items()}
+    params = {param.label: param for name, spec in raw_params.items() for param in _params(path, name, spec)}
     for param in params.values():
         _check_when(path, param, params)
     _check_conv_geometry(path, params)
@@ -86,6 +87,30 @@ def _param(path: Path, name: Any, spec: Any) -> Param:
     for choice in choices:
         _check_value(where, name, choice)
     return Param(name, type=kind, choices=tuple(choices), **common)
+
+
+def _params(path: Path, name: Any, spec: Any) -> list[Param]:
+    """One parameter, or its alternatives when the spec is a list of specs."""
+    if isinstance(spec, list) and spec and all(isinstance(each, dict) for each in spec):
+        return _alternatives(path, name, spec)
+    return [_param(path, name, spec)]
+
+
+def _alternatives(path: Path, name: str, specs: list) -> list[Param]:
+    """Several specs for one parameter, each under its own ``when`` on one shared parent, e.g. a learning
+    rate per optimizer. Engines see them as ``NAME_VALUE`` (``learning_rate_sgd``); the config as NAME."""
+    where = f"{path}: parameter {name!r}"
+    params = [_param(path, name, spec) for spec in specs]
+    parents = {tuple(parent for parent, _ in param.when) for param in params}
+    if len(parents) != 1 or len(next(iter(parents))) != 1:
+        raise SpaceError(f"{where}: each alternative needs a 'when' on the same single parameter")
+    taken: set = set()
+    for param in params:
+        ((_, allowed),) = param.when
+        if taken & set(allowed):
+            raise SpaceError(f"{where}: alternatives overlap on {sorted(taken & set(allowed), key=str)[0]!r}")
+        taken |= set(allowed)
+    return [dataclasses.replace(p, key=f"{name}_{'_'.join(map(str, p.when[0][1]))}") for p in params]
 
 
 def _numeric(where: str, name: str, kind: str, spec: dict, common: dict) -> Param:
@@ -151,9 +176,13 @@ def _parse_when(where: str, when: Any) -> tuple:
 
 def _check_when(path: Path, param: Param, params: dict[str, Param]) -> None:
     for parent, allowed in param.when:
-        where = f"{path}: parameter {param.name!r}"
+        where = f"{path}: parameter {param.label!r}"
         if parent not in params:
-            raise SpaceError(f"{where}: 'when' names {parent!r}, which the space does not define")
+            alternatives = any(other.name == parent for other in params.values())
+            raise SpaceError(
+                f"{where}: 'when' names {parent!r}, which the space does not define"
+                + (" as one parameter (it has alternatives)" if alternatives else "")
+            )
         if parent == param.name:
             raise SpaceError(f"{where}: 'when' cannot depend on the parameter itself")
         impossible = [value for value in allowed if not params[parent].admits(value)]

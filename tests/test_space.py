@@ -101,6 +101,27 @@ params:
     assert len(config["units"]) == 2 and 0.1 <= config["momentum"] <= 0.9
 
 
+def test_a_learning_rate_per_optimizer_through_alternatives(tmp_path):
+    space = load_space(
+        write(
+            tmp_path,
+            """
+params:
+  optimizer: {type: categorical, choices: [sgd, rmsprop, adam]}
+  learning_rate:
+    - {type: float, low: 1.0e-2, high: 1.0e-1, log: true, when: {optimizer: sgd}}
+    - {type: float, low: 1.0e-4, high: 1.0e-3, log: true, when: {optimizer: [rmsprop, adam]}}
+""",
+        )
+    )
+    assert {"learning_rate_sgd", "learning_rate_rmsprop_adam"} <= set(space.params)
+    configs = sample_many(space, count=40)
+    for config in configs:
+        low, high = (1e-2, 1e-1) if config["optimizer"] == "sgd" else (1e-4, 1e-3)
+        assert low <= config["learning_rate"] <= high
+    assert {c["optimizer"] for c in configs} == {"sgd", "rmsprop", "adam"}
+
+
 GOOD = "name: t\nparams:\n"
 BROKEN = [
     ("params: [unclosed", "YAML error at line 1"),
@@ -147,6 +168,18 @@ BROKEN = [
         "form a cycle",
     ),
     (GOOD + "  layer_type: conv\n  hidden_layers: {type: int, low: 1, high: 5}\n", "at most 4 conv layers"),
+    (
+        GOOD + "  optimizer: {type: categorical, choices: [sgd, adam]}\n  learning_rate:\n"
+        "    - {type: float, low: 0.01, high: 0.1}\n"
+        "    - {type: float, low: 0.001, high: 0.01, when: {optimizer: adam}}\n",
+        "each alternative needs a 'when' on the same single parameter",
+    ),
+    (
+        GOOD + "  optimizer: {type: categorical, choices: [sgd, adam]}\n  learning_rate:\n"
+        "    - {type: float, low: 0.01, high: 0.1, when: {optimizer: [sgd, adam]}}\n"
+        "    - {type: float, low: 0.001, high: 0.01, when: {optimizer: adam}}\n",
+        "alternatives overlap on 'adam'",
+    ),
     (GOOD + "  kernel_size: {type: int, low: 3, high: 31}\n", "expected an integer in [1, 28]"),
 ]
 
