@@ -1,0 +1,141 @@
+"""The command group, its shared options and the one-line error handling.
+
+The CLI prints; the library only logs. Heavy imports stay inside the commands that train,
+so ``sweep --help``, ``sweep table`` and ``sweep best`` start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from sweep.storage import DEFAULT_STORAGE, mask
+
+DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+class UserError(click.ClickException):
+    """A one-line error for the user; exit code 2 for a bad search space, 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"sweep: error: {self.format_message()}", err=True)
+
+
+class Duration(click.ParamType):
+    """Seconds from '8h', '90m', '45s', '1h30m' or plain seconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        match = DURATION.match(str(value))
+        if not match or not any(match.groups()):
+            self.fail(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds", param, ctx)
+        hours, minutes, seconds = (float(group or 0) for group in match.groups())
+        return hours * 3600 + minutes * 60 + seconds
+
+
+def user_errors(function):
+    """Turn the library's known errors into one line and a non-zero exit, never a traceback."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from sweep.data import DatasetError
+        from sweep.driver import SweepStopped
+        from sweep.export import ExportError
+        from sweep.space import SpaceError
+        from sweep.storage import StorageError
+
+        try:
+            return function(*args, **kwargs)
+        except SpaceError as error:
+            raise UserError(str(error), exit_code=2) from None
+        except (DatasetError, StorageError, ExportError, SweepStopped, ValueError) as error:
+            raise UserError(str(error)) from None
+
+    return wrapper
+
+
+storage_option = click.option("--storage", default=None, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}].")
+study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
+data_options = [
+    click.option(
+        "--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."
+    ),
+    click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
+]
+
+
+def with_data_options(function):
+    for option in reversed(data_options):
+        function = option(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="sweep")
+def main() -> None:
+    """Hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
+
+
+def print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:
+    """A study's ranked table, cut to ``top`` rows (the baseline row always shows)."""
+    from sweep.results import render
+
+    click.echo(render(shown_rows(study_table(study_name, storage, **options), top), options.get("fmt", "text")))
+
+
+def shown_rows(table, top: int | None):
+    from sweep.results import baseline_rank
+
+    rank = baseline_rank(table)
+    shown = table.head(top) if top else table
+    if rank and top and rank > top:  # keep the baseline visible whatever the cut
+        shown = table[(table.index < top) | (table["state"] == "BASELINE")]
+    return shown
+
+
+def print_studies(study_names: tuple[str, ...], storage: str | None, top: int | None, **options) -> None:
+    """Several studies' tables one after the other, each cut to ``top``, with a leading study column."""
+    import pandas as pd
+
+    from sweep.results import render
+
+    tables = [shown_rows(study_table(name, storage, **options), top).assign(study=name) for name in study_names]
+    combined = pd.concat(tables, ignore_index=True)
+    combined = combined[["study", *[column for column in combined.columns if column != "study"]]]
+    click.echo(render(combined, options.get("fmt", "text")))
+
+
+def study_table(study_name: str, storage: str | None, fmt: str = "text", states=None, sort=None, where=None):
+    """The ranked table, filtered (pandas query) and sorted as asked."""
+    from sweep.results import trials_table
+
+    table = trials_table(load_study(study_name, storage), states)
+    if where:
+        table = table.query(where)
+    if sort:
+        table = table.sort_values(sort, ascending=False, na_position="last")
+    return table
+
+
+def load_study(study_name: str | None, storage: str | None):
+    """The named study; without a name, 'notes' or the storage's only study."""
+    import optuna
+
+    from sweep.export import ExportError
+    from sweep.storage import open_storage
+
+    opened = open_storage(storage)
+    names = [summary.study_name for summary in optuna.get_all_study_summaries(opened, include_best_trial=False)]
+    name = study_name or ("notes" if "notes" in names or len(names) != 1 else names[0])
+    if name not in names:
+        raise ExportError(f"no study {name!r} in {mask(storage or DEFAULT_STORAGE)}; studies there: {names or 'none'}")
+    return optuna.load_study(study_name=name, storage=opened)

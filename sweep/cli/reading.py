@@ -1,0 +1,132 @@
+"""Commands that read a study: table, best, report, dashboard, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sweep.cli.app import (
+    UserError,
+    load_study,
+    main,
+    print_studies,
+    print_table,
+    storage_option,
+    study_option,
+    user_errors,
+    with_data_options,
+)
+
+
+@main.command()
+@click.option(
+    "--study",
+    "studies",
+    multiple=True,
+    help="Study name; repeat it (--study a --study b) to show studies side by side [default: notes].",
+)
+@storage_option
+@click.option("--top", type=int, default=None, help="Only the N best rows (the baseline row always shows).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json", "html"]), default="text")
+@click.option("--state", type=click.Choice(["complete", "pruned", "failed", "all"]), default="all")
+@click.option("--sort", default=None, help="Sort by this column instead of rank.")
+@click.option("--where", default=None, help="""A pandas query, e.g. 'optimizer == "adam"'.""")
+@user_errors
+def table(studies, storage, top, fmt, state, sort, where):
+    """The ranked table of a study, against the SGDClassifier baseline."""
+    states = None if state == "all" else ({"failed": "FAIL"}.get(state, state.upper()),)
+    if len(studies) > 1:
+        print_studies(studies, storage, top, fmt=fmt, states=states, sort=sort, where=where)
+        return
+    print_table(studies[0] if studies else None, storage, top, fmt=fmt, states=states, sort=sort, where=where)
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(dir_okay=False), default="results/best.json")
+@user_errors
+def best(study, storage, out):
+    """Write the best trial's config, metric and package versions to a JSON file."""
+    from sweep.export import best_record, write_json
+
+    record = best_record(load_study(study, storage))
+    path = write_json(record, out)
+    click.echo(f"trial {record['trial']} of {record['study']!r}: val_accuracy {record['val_accuracy']:.4f} -> {path}")
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="[default: results/STUDY/report.html]")
+@user_errors
+def report(study, storage, out):
+    """Write one self-contained HTML page: ranked table, history, importances, curves. Prints its path."""
+    from sweep.report import write_report
+
+    loaded = load_study(study, storage)
+    click.echo(write_report(loaded, out or Path("results") / loaded.study_name / "report.html"))
+
+
+DASHBOARD_HOST = "127.0.0.1"  # loopback only: the dashboard can edit studies and has no login
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option(
+    "--port", type=click.IntRange(min=0, max=65535), default=8080, help="Port on 127.0.0.1; 0 picks a free one."
+)
+@user_errors
+def dashboard(study, storage, port):
+    """Browse a study in optuna-dashboard on 127.0.0.1; runs until Ctrl-C."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from optuna_dashboard import wsgi
+
+    from sweep.storage import open_storage
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args) -> None:  # the page polls every few seconds; keep the terminal readable
+            pass
+
+    name = load_study(study, storage).study_name
+    opened = open_storage(storage)
+    try:  # bind first, so the address printed is one that answers
+        server = make_server(DASHBOARD_HOST, port, wsgi(opened), handler_class=Quiet)
+    except OSError as error:
+        reason = error.strerror or error
+        raise UserError(f"cannot listen on {DASHBOARD_HOST}:{port} ({reason}): pick another --port") from None
+    address = f"http://{DASHBOARD_HOST}:{server.server_port}/dashboard/studies/{opened.get_study_id_from_name(name)}"
+    click.echo(f"optuna-dashboard for study {name!r}: {address}  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("sweep: dashboard stopped", err=True)
+    finally:
+        server.server_close()
+
+
+@main.command()
+@study_option
+@storage_option
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="[default: results/STUDY/export]")
+@with_data_options
+@user_errors
+def export(study, storage, out, data_dir, max_train):
+    """Export the best trial: config.json/.yaml, train_best.py, model.keras, metrics.json (test set once)."""
+    from sweep.export import export_best
+
+    loaded = load_study(study, storage)
+    folder = Path(out or Path("results") / loaded.study_name / "export")
+    metrics = export_best(loaded, folder, data_dir, max_train)
+    click.echo(
+        f"trial {metrics['trial']} of {metrics['study']!r} -> {folder}/  "
+        f"(config.json, config.yaml, train_best.py, model.keras, metrics.json)"
+    )
+    click.echo(
+        f"val_accuracy {metrics['val_accuracy']:.4f} retrained ({metrics['train_images']} training images; "
+        f"the sweep measured {metrics['sweep_val_accuracy']:.4f})"
+    )
+    click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (10,000 test images, evaluated once)")
