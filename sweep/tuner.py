@@ -152,13 +152,18 @@ class OptunaRecorder:
     tuner: str
     callbacks: Sequence = ()
     max_failures: int = 5
+    seed: int = 42  # trial i trains under seed + i, stored: `sweep best` + `sweep train` retrain that very model
     failed_in_a_row: int = 0
+
+    def seed_of(self, trial) -> int:
+        return self.seed + int(trial.trial_id)
 
     def record(self, trial, config: dict, curve: list[float], started: datetime.datetime) -> None:
         values = trial.hyperparameters.values
         complete = trial.status == "COMPLETED" and bool(curve)
         params, distributions = optuna_params(self.space, {**values, "epochs": config["epochs"]})
         attrs = {"engine": "keras-tuner", "tuner": self.tuner, "config": config, "keras_tuner_trial": trial.trial_id}
+        attrs["seed"] = self.seed_of(trial)
         parent = self._parent(values.get("tuner/trial_id"))
         if parent is not None:  # Hyperband continued the parent's model: its first epochs are this curve's too
             attrs["continued_from"] = parent.number
@@ -217,6 +222,7 @@ class _Recording:
         super().on_trial_begin(trial)
 
     def run_trial(self, trial, *args, **kwargs):
+        keras.utils.set_random_seed(self.recorder.seed_of(trial))  # weights and shuffles, as sweep.train seeds them
         histories = super().run_trial(trial, *args, **kwargs)
         self.curves[trial.trial_id] = [float(value) for value in histories[-1].history[OBJECTIVE]]
         return histories
@@ -304,7 +310,7 @@ def run_keras_tuner(
     remaining = None if settings.trials is None else settings.trials - finished
     if remaining is not None and remaining <= 0:
         return study
-    recorder = OptunaRecorder(study, space, tuner, callbacks, settings.max_failures)
+    recorder = OptunaRecorder(study, space, tuner, callbacks, settings.max_failures, settings.seed)
     with contextlib.redirect_stdout(_ToLog()), warnings.catch_warnings():
         # Hyperband continues a model from its weights with a fresh optimizer, which Keras warns about.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
