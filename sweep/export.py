@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
 TEST_IMAGES = 10_000
-TRAINING_SEED = 42  # for a config without a seed of its own (a bare config file, a KerasTuner trial)
+TRAINING_SEED = 42  # for a config without a seed of its own (a bare config file)
 
 
 class ExportError(RuntimeError):

@@ -109,11 +109,12 @@ def run(
             run_sweep(settings, callbacks=[Progress(timeout, trials)])
     except KeyboardInterrupt as stop:
         stop = stop if isinstance(stop, signals.Interrupted) else signals.Interrupted(signal.SIGINT)
-        click.echo(
-            f"sweep: stopped by {stop}; the interrupted trial is stored as failed and retried on resume. "
-            "Run the same command again to continue.",
-            err=True,
+        fate = (
+            "KerasTuner reruns the interrupted trial on resume"
+            if engine == "keras-tuner"
+            else "the interrupted trial is stored as failed and retried on resume"
         )
+        click.echo(f"sweep: stopped by {stop}; {fate}. Run the same command again to continue.", err=True)
         print_table(study_name, storage, top)
         sys.exit(stop.exit_code)
     print_table(study_name, storage, top)
