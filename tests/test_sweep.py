@@ -159,3 +159,39 @@ def test_no_model_files_pile_up(swept):
     folder, _, _ = swept
     leftovers = [p for p in folder.rglob("*") if p.suffix in (".keras", ".h5", ".ckpt", ".weights")]
     assert leftovers == []
+
+
+def test_cnn_space_sweeps_both_layer_types(tmp_path, sqlite_url):
+    """cnn.yaml as shipped, cut to one epoch on a small slice: conv and dense trials both train."""
+    import yaml
+
+    from sweep.space import SPACES_DIR
+
+    document = yaml.safe_load((SPACES_DIR / "cnn.yaml").read_text())
+    document["params"]["epochs"] = 1
+    document["params"]["filters"].update(low=8, high=16)
+    space = tmp_path / "cnn.yaml"
+    space.write_text(yaml.safe_dump(document))
+    sweep_cli(
+        "run",
+        "--space",
+        str(space),
+        "--trials",
+        "4",
+        "--max-train",
+        "1000",
+        "--sampler",
+        "random",
+        "--pruner",
+        "none",
+        "--storage",
+        sqlite_url,
+        cwd=tmp_path,
+    )
+    trials = optuna.load_study(study_name="cnn", storage=sqlite_url).get_trials()
+    configs = [t.user_attrs["config"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert {c["layer_type"] for c in configs} == {"conv", "dense"}
+    for config in configs:
+        assert ("filters" in config) == (config["layer_type"] == "conv")
+        if config["layer_type"] == "conv":
+            assert len(config["filters"]) == config["hidden_layers"] and min(config["filters"]) >= 8
