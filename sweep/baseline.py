@@ -57,8 +57,11 @@ def _cross_validated(data_dir: str | None) -> float:
 
     log.info("computing the SGDClassifier 5-fold baseline (about 20 s, once per dataset)")
     x_all, y_all = full_training_set(data_dir)
+    from joblib.externals.loky import get_reusable_executor
+
     with _quiet():
         scores = cross_validate(_classifier(), _flat(x_all), y_all, cv=5, n_jobs=-1)["test_score"]
+    get_reusable_executor().shutdown(wait=True)  # no idle pool left behind in a sweep process
     return float(scores.mean())
 
 

@@ -71,6 +71,7 @@ def compare(
             seed=seed,
             max_train=max_train,
             data_dir=data_dir,
+            recycle_after=None,  # engines share this process one after the other
         )
         with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=settings.study, storage=open_storage(storage))

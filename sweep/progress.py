@@ -18,8 +18,8 @@ def format_seconds(seconds: float) -> str:
 class Progress:
     """Optuna callback: done/pruned/failed, best val_accuracy and its margin, time used and left."""
 
-    def __init__(self, timeout: float | None = None, target: int | None = None):
-        self.started = time.monotonic()
+    def __init__(self, timeout: float | None = None, target: int | None = None, started: float | None = None):
+        self.started = started or time.time()  # wall clock: a recycled process goes on counting
         self.timeout = timeout
         self.target = target
 
@@ -41,7 +41,7 @@ class Progress:
         ]
         if done:
             parts.append(self._best(study))
-        elapsed = time.monotonic() - self.started
+        elapsed = time.time() - self.started
         clock = f"{format_seconds(elapsed)} elapsed"
         if self.timeout:
             clock += f", {format_seconds(max(0.0, self.timeout - elapsed))} left"

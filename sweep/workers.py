@@ -15,11 +15,14 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from sweep import signals
 from sweep.storage import DEFAULT_STORAGE, StorageError, mask, shares_badly
 
 log = logging.getLogger(__name__)
+
+RECYCLE_EXIT = 75  # a worker that ran its share of trials; the parent starts a fresh one in its place
 
 
 def visible_gpus() -> list[str]:
@@ -62,21 +65,27 @@ def run_workers(settings, count: int, log_file=None) -> int:
     check_shareable(settings.storage, count)
     study = open_study(settings)
     record_baseline(study, load_split(settings.data_dir, settings.max_train), settings.data_dir)
-    context = multiprocessing.get_context("spawn")  # a fresh Keras runtime per worker
-    workers = [
-        context.Process(target=_worker, args=(dataclasses.replace(settings, worker=i), count, log_file), daemon=False)
-        for i in range(count)
-    ]
-    for worker in workers:
-        worker.start()
+    settings = dataclasses.replace(settings, started=settings.started or time.time())  # one clock for all
+    workers = [_start(dataclasses.replace(settings, worker=i), count, log_file) for i in range(count)]
     signals.install(immediate=True)
     log.info("started %d workers on study %r in %s", count, study.study_name, mask(settings.storage or ""))
     try:
-        for worker in workers:
-            worker.join()
+        while any(worker.is_alive() or worker.exitcode == RECYCLE_EXIT for worker in workers):
+            for index, worker in enumerate(workers):
+                worker.join(timeout=1)
+                if worker.exitcode == RECYCLE_EXIT:  # its share done: a fresh process, the same settings
+                    workers[index] = _start(worker.settings, count, log_file)
     except KeyboardInterrupt as stop:
         return _stop_all(workers, stop)
     return 0 if all(worker.exitcode == 0 for worker in workers) else 1
+
+
+def _start(settings, count: int, log_file):
+    """One worker process, with a fresh Keras runtime (spawn, not fork)."""
+    worker = multiprocessing.get_context("spawn").Process(target=_worker, args=(settings, count, log_file))
+    worker.settings = settings
+    worker.start()
+    return worker
 
 
 def _stop_all(workers, stop: KeyboardInterrupt) -> int:
@@ -92,13 +101,15 @@ def _stop_all(workers, stop: KeyboardInterrupt) -> int:
 def _worker(settings, count: int, log_file) -> None:
     """One worker process: its environment first, then the ordinary trial loop."""
     os.environ.update(worker_environment(settings.worker, count))
-    from sweep.driver import SweepStopped, run_sweep
+    from sweep.driver import Recycle, SweepStopped, run_sweep
     from sweep.progress import Progress, setup_logging
 
     setup_logging(log_file, prefix=f"[worker {settings.worker}] ")
     signals.install()
     try:
-        run_sweep(settings, callbacks=[Progress(settings.timeout, settings.trials)])
+        run_sweep(settings, callbacks=[Progress(settings.timeout, settings.trials, settings.started)])
+    except Recycle:
+        raise SystemExit(RECYCLE_EXIT) from None
     except KeyboardInterrupt as stop:
         raise SystemExit(stop.exit_code if isinstance(stop, signals.Interrupted) else 130) from None
     except SweepStopped as error:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -21,6 +23,8 @@ from sweep.cli.app import (
     user_errors,
     with_data_options,
 )
+
+STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the process that continues it
 
 
 @main.command()
@@ -53,6 +57,12 @@ from sweep.cli.app import (
 @click.option(
     "--tuner", type=click.Choice(["hyperband", "random", "bayesian"]), default="hyperband", help="KerasTuner's tuner."
 )
+@click.option(
+    "--recycle-after",
+    type=click.IntRange(min=0),
+    default=50,
+    help="Trials per process before a fresh process continues (bounds memory); 0 never recycles.",
+)
 @with_data_options
 @user_errors
 def run(
@@ -69,11 +79,12 @@ def run(
     workers,
     engine,
     tuner,
+    recycle_after,
     data_dir,
     max_train,
 ):
     """Run (or resume) a sweep, then print the ranked table."""
-    from sweep.driver import SweepSettings, run_sweep
+    from sweep.driver import Recycle, SweepSettings, run_sweep
     from sweep.progress import Progress, setup_logging
     from sweep.space import load_space
 
@@ -89,6 +100,8 @@ def run(
         max_train=max_train,
         data_dir=data_dir,
         max_failures=max_failures,
+        recycle_after=recycle_after,
+        started=float(os.environ.get(STARTED_ENV, time.time())),  # set when a recycled process continues
     )
     study_name = settings.study_name(load_space(space))
     log_file = Path("results") / f"{study_name}.log"
@@ -104,9 +117,11 @@ def run(
         if engine == "keras-tuner":
             from sweep.tuner import run_keras_tuner
 
-            run_keras_tuner(settings, tuner, callbacks=[Progress(timeout, trials)])
+            run_keras_tuner(settings, tuner, callbacks=[Progress(timeout, trials, settings.started)])
         else:
-            run_sweep(settings, callbacks=[Progress(timeout, trials)])
+            run_sweep(settings, callbacks=[Progress(timeout, trials, settings.started)])
+    except Recycle as handover:
+        _continue_in_a_fresh_process(settings, handover)
     except KeyboardInterrupt as stop:
         stop = stop if isinstance(stop, signals.Interrupted) else signals.Interrupted(signal.SIGINT)
         fate = (
@@ -118,6 +133,18 @@ def run(
         print_table(study_name, storage, top)
         sys.exit(stop.exit_code)
     print_table(study_name, storage, top)
+
+
+def _continue_in_a_fresh_process(settings, handover) -> None:
+    """Replace this process by the same command: the study in storage says where to go on."""
+    import logging
+
+    logging.getLogger("sweep").info("recycling the process after %s, to keep memory bounded", handover)
+    logging.shutdown()
+    os.environ[STARTED_ENV] = str(settings.started)  # the timeout keeps counting from the first start
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def _run_workers(settings, workers: int, log_file: Path, study_name: str, top: int) -> None:
