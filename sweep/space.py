@@ -182,6 +182,8 @@ def complete_config(drawn: dict[str, Any]) -> dict[str, Any]:
     for name in PER_LAYER:
         if name in config:
             config[name] = _per_layer(config[name], config["hidden_layers"])
+    if config["layer_type"] == "conv":  # a conv stack has one Dense head: its size is the last units value
+        config["units"] = list(config["units"])[-1:]
     return config
 
 
