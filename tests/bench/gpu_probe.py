@@ -28,6 +28,7 @@ def measure() -> dict:
     for name, params in CONFIGS.items():
         result = train(params_to_config(params), split)
         results[name] = {"seconds": result.fit_seconds, "val_accuracy": result.val_accuracy}
+        print(results["device"], name, results[name], file=sys.stderr, flush=True)  # partial figures survive a timeout
     return results
 
 
