@@ -22,18 +22,21 @@ OPTIMIZER_CLASSES = {
 }
 
 
-def build_model(config: dict[str, Any], steps_per_execution: int = 1, jit_compile: bool | str = "auto"):
+def build_model(
+    config: dict[str, Any], steps_per_execution: int = 1, jit_compile: bool | str = "auto", name: str | None = None
+):
     """A compiled ``keras.Model`` for ``config`` (the trial config of DESIGN.md).
 
     ``steps_per_execution`` and ``jit_compile`` are speed knobs, not hyperparameters:
-    they change how batches reach the backend, not what is computed.
+    they change how batches reach the backend, not what is computed. ``name`` tells
+    fused branches apart.
     """
     import keras
 
     body = _conv_layers(config) if config.get("layer_type", "dense") == "conv" else _dense_layers(config)
     model = keras.Sequential(
         [keras.Input(shape=IMAGE_SHAPE), *body, keras.layers.Dense(CLASSES, activation="softmax")],
-        name=f"{config.get('layer_type', 'dense')}_{config['hidden_layers']}",
+        name=name or f"{config.get('layer_type', 'dense')}_{config['hidden_layers']}",
     )
     model.compile(
         optimizer=build_optimizer(config),
@@ -79,12 +82,17 @@ def _dropout(config: dict[str, Any]) -> list:
     return [keras.layers.Dropout(rate)] if rate else []
 
 
-def build_optimizer(config: dict[str, Any]):
-    """The configured optimizer; SGD takes momentum and nesterov, RMSprop takes momentum."""
+def build_optimizer(config: dict[str, Any], gradient_accumulation_steps: int | None = None):
+    """The configured optimizer; SGD takes momentum and nesterov, RMSprop takes momentum.
+
+    ``gradient_accumulation_steps`` averages that many micro-batches into one update (fused trials).
+    """
     import keras
 
     name = config.get("optimizer", "rmsprop")
     kwargs: dict[str, Any] = {"learning_rate": config.get("learning_rate", 0.001)}
+    if gradient_accumulation_steps and gradient_accumulation_steps > 1:
+        kwargs["gradient_accumulation_steps"] = gradient_accumulation_steps
     if name in ("sgd", "rmsprop") and "momentum" in config:
         kwargs["momentum"] = config["momentum"]
     if name == "sgd" and "nesterov" in config:

@@ -8,6 +8,7 @@ no checkpoints, no verbose output, no extra evaluate after ``fit``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import math
 import time
@@ -31,8 +32,33 @@ class Speed:
     validation_batch: int = VALIDATION_BATCH
 
 
+DEFAULT_SPEED = Speed()
+
 # Called after every epoch with (epoch number from 1, validation accuracy); may raise to stop.
 EpochHook = Callable[[int, float], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOrder:
+    """An explicit shuffle: epoch ``j`` of the trial sees ``epoch_order(seed, first_epoch + j)``.
+
+    A fused group shuffles this way for all its branches; each trial stores its order, so
+    retraining it alone feeds it the very same batches.
+    """
+
+    seed: int
+    first_epoch: int = 0
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> DataOrder | None:
+        return cls(int(record["seed"]), int(record.get("first_epoch", 0))) if record else None
+
+
+def epoch_order(seed: int, epoch: int, size: int):
+    """The permutation of ``size`` training images for one epoch: numpy only, so train_best.py repeats it."""
+    import numpy as np
+
+    return np.random.default_rng([seed, epoch]).permutation(size)
 
 
 class TrainingDiverged(RuntimeError):
@@ -53,12 +79,14 @@ def train(
     split: Split,
     on_epoch: EpochHook | None = None,
     keep_model: bool = False,
-    speed: Speed = Speed(),
+    speed: Speed = DEFAULT_SPEED,
     seed: int | None = None,
+    order: DataOrder | None = None,
 ) -> TrainResult:
     """Build and fit ``config``; report each epoch through ``on_epoch``.
 
     ``seed`` fixes initial weights and shuffling, so a trial can be retrained to the same score.
+    ``order`` replaces Keras's shuffle with a fused group's (see ``DataOrder``).
     """
     import keras
 
@@ -71,17 +99,19 @@ def train(
         on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch),
     )
     started = time.perf_counter()
+    fit = functools.partial(
+        model.fit,
+        batch_size=config["batch_size"],
+        validation_data=(split.x_val, split.y_val),
+        validation_batch_size=speed.validation_batch,
+        callbacks=[keras.callbacks.TerminateOnNaN(), callback],
+        verbose=0,
+    )
     try:
-        model.fit(
-            split.x_train,
-            split.y_train,
-            batch_size=config["batch_size"],
-            epochs=config["epochs"],
-            validation_data=(split.x_val, split.y_val),
-            validation_batch_size=speed.validation_batch,
-            callbacks=[keras.callbacks.TerminateOnNaN(), callback],
-            verbose=0,
-        )
+        if order is None:
+            fit(split.x_train, split.y_train, epochs=config["epochs"])
+        else:
+            _fit_in_order(fit, split, config["epochs"], order, curve)
         if len(curve) < config["epochs"]:  # TerminateOnNaN stopped it mid-epoch
             raise TrainingDiverged(f"loss became NaN in epoch {len(curve) + 1}")
         seconds = time.perf_counter() - started
@@ -89,6 +119,16 @@ def train(
     finally:
         if not keep_model:
             release(model)
+
+
+def _fit_in_order(fit: Callable, split: Split, epochs: int, order: DataOrder, curve: list[float]) -> None:
+    for epoch in range(epochs):
+        if len(curve) < epoch:  # TerminateOnNaN stopped the last epoch
+            return
+        permutation = epoch_order(order.seed, order.first_epoch + epoch, len(split.y_train))
+        fit(
+            split.x_train[permutation], split.y_train[permutation], epochs=epoch + 1, initial_epoch=epoch, shuffle=False
+        )
 
 
 def _after_epoch(epoch: int, logs: dict, curve: list[float], on_epoch: EpochHook | None) -> None:
