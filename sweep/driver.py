@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("COMPLETE", "PRUNED")
 MAX_CONSECUTIVE_FAILURES = 5
+MIN_MICRO_BATCH = 8  # fused branches accumulate micro-batches of at least this many images
 
 
 class SweepStopped(RuntimeError):
@@ -47,6 +49,7 @@ class SweepSettings:
     max_failures: int = MAX_CONSECUTIVE_FAILURES
     worker: int = 0  # index among this machine's workers: varies the sampler seed
     recycle_after: int | None = 50  # trials per process before a fresh one takes over (0/None: never)
+    fuse: int = 1  # trials trained together as one Keras program (1: one at a time)
     started: float | None = None  # wall-clock start of the whole run, kept across recycled processes
 
     def deadline(self) -> float | None:
@@ -73,11 +76,13 @@ class OptunaSuggester:
         return self.trial.suggest_categorical(name, choices)
 
 
-def make_sampler(name: str, seed: int):
+def make_sampler(name: str, seed: int, parallel: bool = False):
+    """``parallel``: trials are asked while others run (fused groups), so TPE lies about the
+    running ones (``constant_liar``) and does not propose the same point K times."""
     import optuna
 
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"sampler {name!r} is unknown; expected tpe or random")
@@ -110,7 +115,7 @@ def open_study(settings: SweepSettings, space: SearchSpace | None = None):
         study_name=name,
         direction="maximize",
         load_if_exists=True,
-        sampler=make_sampler(settings.sampler, seed),
+        sampler=make_sampler(settings.sampler, seed, parallel=settings.fuse > 1),
         pruner=make_pruner(settings.pruner, _max_epochs(space)),
     )
     study.set_user_attr("space", space.name)
@@ -246,15 +251,57 @@ def next_step(study, target: int | None, heartbeats: bool = True) -> str:
     from optuna.trial import TrialState
 
     optuna.storages.fail_stale_trials(study)  # a dead worker's trial: FAIL, then queued again
-    if target is None:
+    if target is None or open_slots(study, target):
         return "trial"
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return "wait" if running and heartbeats else "done"
+
+
+def open_slots(study, target: int | None, most: int = 1_000_000) -> int:
+    """How many trials may start now: queued ones (retries) first, then up to the target count."""
+    from optuna.trial import TrialState
+
+    if target is None:
+        return most
     counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)}
     for trial in study.get_trials(deepcopy=False, states=tuple(counts)):
         counts[trial.state] += 1
     started = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
-    if started < target or counts[TrialState.WAITING]:
-        return "trial"
-    return "wait" if counts[TrialState.RUNNING] and heartbeats else "done"
+    return min(most, max(target - started, counts[TrialState.WAITING]))
+
+
+def _fused_group(
+    study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int, micro: int
+) -> int:
+    """One fused group: it takes new trials while the target, the deadline, the failure guard
+    and the recycling count allow, and ends when its last trial has ended."""
+    from sweep.ask_tell import run_group
+
+    guard, deadline, asked = callbacks[0], settings.deadline(), [trials_here]
+
+    def slots(wanted: int) -> int:
+        if guard.tripped or (deadline is not None and time.time() >= deadline):
+            return 0
+        granted = open_slots(study, settings.trials, most=wanted)
+        if settings.recycle_after:
+            granted = min(granted, settings.recycle_after - asked[0])
+        granted = max(granted, 0)
+        asked[0] += granted
+        return granted
+
+    return run_group(study, space, split, settings, slots, callbacks, micro)
+
+
+def micro_batch(space: SearchSpace) -> int:
+    """The batch every branch's batch size is a multiple of: the gcd of the sizes the space can draw."""
+    sizes = space.params["batch_size"].values() if "batch_size" in space.params else [32]
+    common = math.gcd(*(int(size) for size in sizes))
+    if common < MIN_MICRO_BATCH:
+        raise ValueError(
+            f"space {space.name!r}: its batch sizes share no micro-batch of {MIN_MICRO_BATCH} or more (gcd {common}), "
+            "so its trials cannot be fused; use --fuse 1, or batch_size as categorical choices or with a step"
+        )
+    return common
 
 
 def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
@@ -267,6 +314,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     from sweep.data import load_split
 
     space = load_space(settings.space)
+    micro = micro_batch(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
     baseline = record_baseline(study, split, settings.data_dir)
@@ -286,8 +334,11 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
             continue
         if settings.recycle_after and trials_here >= settings.recycle_after:
             raise Recycle(f"{trials_here} trials in this process")
-        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
-        trials_here += 1
+        if settings.fuse > 1:
+            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, micro)
+        else:
+            study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
+            trials_here += 1
     if guard.tripped:
         raise SweepStopped(
             f"stopped after {guard.limit} failed trials in a row; last: {guard.last_reason}. "

@@ -12,12 +12,11 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
-import subprocess
 import time
 
 from sweep import signals
+from sweep.devices import GPU_SHARING, visible_gpus
 from sweep.storage import DEFAULT_STORAGE, StorageError, mask, shares_badly
 
 log = logging.getLogger(__name__)
@@ -25,26 +24,14 @@ log = logging.getLogger(__name__)
 RECYCLE_EXIT = 75  # a worker that ran its share of trials; the parent starts a fresh one in its place
 
 
-def visible_gpus() -> list[str]:
-    """GPU indices this machine shows, without importing a framework."""
-    if "CUDA_VISIBLE_DEVICES" in os.environ:
-        return [gpu for gpu in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if gpu.strip()]
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
-
-
 def worker_environment(index: int, count: int, cores: int | None = None, gpus: list[str] | None = None) -> dict:
     """Environment for worker ``index`` of ``count``: its share of threads and its GPU."""
     threads = str(max(1, (cores or os.cpu_count() or 1) // count))
     env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads}
     gpus = visible_gpus() if gpus is None else gpus
-    if gpus:
+    if gpus:  # more workers than GPUs share them, each taking memory as it needs it
         env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+        env.update({name: os.environ.get(name, value) for name, value in GPU_SHARING.items()})
     return env
 
 

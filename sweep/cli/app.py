@@ -41,6 +41,21 @@ class Duration(click.ParamType):
         return hours * 3600 + minutes * 60 + seconds
 
 
+class FuseSize(click.ParamType):
+    """``auto`` or a whole number of trials per fused group, at least 1."""
+
+    name = "fuse"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or (isinstance(value, int) and value >= 1):
+            return value
+        if str(value).isdigit() and int(value) >= 1:
+            return int(value)
+        self.fail(
+            f"{value!r} is not a group size; use auto or a whole number from 1 (1: one trial at a time)", param, ctx
+        )
+
+
 def user_errors(function):
     """Turn the library's known errors into one line and a non-zero exit, never a traceback."""
     import functools

@@ -14,6 +14,7 @@ from sweep import signals
 from sweep.cli.app import (
     DEFAULT_STORAGE,
     Duration,
+    FuseSize,
     UserError,
     main,
     mask,
@@ -63,6 +64,12 @@ STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the pr
     default=50,
     help="Trials per process before a fresh process continues (bounds memory); 0 never recycles.",
 )
+@click.option(
+    "--fuse",
+    type=FuseSize(),
+    default="auto",
+    help="Trials trained together as one Keras program: a number, or auto (8 on CPU, 64 on a GPU); 1: one at a time.",
+)
 @with_data_options
 @user_errors
 def run(
@@ -80,10 +87,12 @@ def run(
     engine,
     tuner,
     recycle_after,
+    fuse,
     data_dir,
     max_train,
 ):
     """Run (or resume) a sweep, then print the ranked table."""
+    from sweep.devices import resolve_fuse, share_gpu_memory
     from sweep.driver import Recycle, SweepSettings, run_sweep
     from sweep.progress import Progress, setup_logging
     from sweep.space import load_space
@@ -101,8 +110,10 @@ def run(
         data_dir=data_dir,
         max_failures=max_failures,
         recycle_after=recycle_after,
+        fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
         started=float(os.environ.get(STARTED_ENV, time.time())),  # set when a recycled process continues
     )
+    share_gpu_memory()
     study_name = settings.study_name(load_space(space))
     log_file = Path("results") / f"{study_name}.log"
     click.echo(f"sweep: study {study_name!r} in {mask(storage or DEFAULT_STORAGE)}", err=True)
@@ -127,7 +138,7 @@ def run(
         fate = (
             "KerasTuner reruns the interrupted trial on resume"
             if engine == "keras-tuner"
-            else "the interrupted trial is stored as failed and retried on resume"
+            else "the interrupted trials are stored as failed and retried on resume"
         )
         click.echo(f"sweep: stopped by {stop}; {fate}. Run the same command again to continue.", err=True)
         print_table(study_name, storage, top)
