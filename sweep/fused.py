@@ -93,33 +93,29 @@ def _branch_optimizers(optimizers: list, branches: list):
     """The one optimizer ``fit`` sees; it routes each branch's gradients to that branch's optimizer."""
     import keras
 
-    class BranchOptimizers(keras.optimizers.Optimizer):
-        def __init__(self):
-            super().__init__(learning_rate=0.0, name="branch_optimizers")
-            self.branch_optimizers = optimizers
-            self.branch_variables = [branch.trainable_variables for branch in branches]
-            self.positions: list[list[int]] = []
+    # Held in this closure, not as attributes: an optimizer tracks every Variable assigned to it
+    # as one of its own, and JAX's step would then see the model's weights twice.
+    groups = [branch.trainable_variables for branch in branches]
+    positions: list[list[int]] = []
 
+    class BranchOptimizers(keras.optimizers.Optimizer):
         def build(self, variables):
             super().build(variables)
             position = {id(variable): index for index, variable in enumerate(variables)}
-            self.positions = [[position[id(v)] for v in group] for group in self.branch_variables]
-            for optimizer, group in zip(self.branch_optimizers, self.branch_variables, strict=True):
+            positions[:] = [[position[id(v)] for v in group] for group in groups]
+            for optimizer, group in zip(optimizers, groups, strict=True):
                 if not optimizer.built:  # a branch carried into a re-formed group keeps its state
                     optimizer.build(group)
 
         @property
         def variables(self):  # every branch's state, so JAX's stateless step carries it
-            own = self._variables[:]
-            return own + [v for optimizer in self.branch_optimizers for v in optimizer.variables]
+            return self._variables[:] + [v for optimizer in optimizers for v in optimizer.variables]
 
         def apply(self, grads, trainable_variables=None):
             if not self.built:
                 self.build(list(trainable_variables))
-            for optimizer, group, where in zip(
-                self.branch_optimizers, self.branch_variables, self.positions, strict=True
-            ):
+            for optimizer, group, where in zip(optimizers, groups, positions, strict=True):
                 optimizer.apply([grads[i] for i in where], group)
             self._iterations.assign_add(1)
 
-    return BranchOptimizers()
+    return BranchOptimizers(learning_rate=0.0, name="branch_optimizers")
