@@ -15,5 +15,11 @@ set -euo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
 export PYTHONPATH="/tmp/site:$PWD" KERAS_BACKEND=jax SWEEP_DATA_DIR="$PWD/.data" SWEEP_CACHE_DIR=/tmp/sweep-cache
 nvidia-smi -L || true
-PYTHONUNBUFFERED=1 python3 tests/bench/gpu_probe.py "${OUT:-/tmp}/gpu.json"
-cat "${OUT:-/tmp}/gpu.json"
+# One trial at a time, GPU against CPU (run 1 is in results/reference/gpu-run1.json); skip with SWEEP_GPU_FUSED_ONLY=1.
+if [ -z "${SWEEP_GPU_FUSED_ONLY:-}" ]; then
+  PYTHONUNBUFFERED=1 python3 tests/bench/gpu_probe.py "${OUT:-/tmp}/gpu.json"
+  cat "${OUT:-/tmp}/gpu.json"
+fi
+# Fused groups of K = 1, 8, 32, 128 trials, as long as the budget (seconds) lasts.
+PYTHONUNBUFFERED=1 python3 tests/bench/gpu_fused.py "${OUT:-/tmp}/gpu_fused.json" "${SWEEP_GPU_BUDGET:-330}"
+cat "${OUT:-/tmp}/gpu_fused.json"

@@ -1,0 +1,29 @@
+"""Configs drawn from a space with Optuna's seeded random sampler: the benchmarks' shared workload.
+
+Mixed batch sizes, optimizers, widths and depths, not one lucky shape. ``max_epochs`` caps the
+epochs so a benchmark fits its budget; the drawn epochs stay mixed below the cap.
+"""
+
+from __future__ import annotations
+
+import optuna
+
+from sweep.driver import OptunaSuggester
+from sweep.space import load_space
+
+
+def draw_params(count: int, space: str = "notes", seed: int = 0, max_epochs: int | None = None) -> list[dict]:
+    """``count`` Optuna param dicts (``units_0``, ...), ready for ``study.enqueue_trial``."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    loaded = load_space(space)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    drawn = []
+    for _ in range(count):
+        trial = study.ask()
+        loaded.sample(OptunaSuggester(trial))
+        params = dict(trial.params)
+        if max_epochs and "epochs" in params:
+            params["epochs"] = 1 + (params["epochs"] - 1) % max_epochs  # keeps the draws mixed, 1..max_epochs
+        drawn.append(params)
+        study.tell(trial, 0.0)
+    return drawn
