@@ -45,6 +45,7 @@ def best_record(study) -> dict[str, Any]:
         "train_images": baseline.get("train_images"),
         "config": best.user_attrs.get("config", best.params),
         "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
+        "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
         "versions": package_versions(),
     }
 
@@ -74,6 +75,16 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
     return complete_config(config), int(document.get("seed", TRAINING_SEED))
 
 
+def read_data_order(path: str | Path):
+    """The fused group's data order stored in a ``sweep best`` file, or None (Keras shuffles)."""
+    import yaml
+
+    from sweep.train import DataOrder
+
+    document = yaml.safe_load(Path(path).read_text())
+    return DataOrder.from_record(document.get("data_order")) if isinstance(document, dict) else None
+
+
 def retrain(
     config: dict[str, Any],
     data_dir: str | None = None,
@@ -81,6 +92,7 @@ def retrain(
     with_test: bool = False,
     save_to: str | Path | None = None,
     seed: int = TRAINING_SEED,
+    order=None,
 ) -> dict[str, Any]:
     """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
 
@@ -90,7 +102,7 @@ def retrain(
     from sweep.train import evaluate, release, train
 
     split = load_split(data_dir, max_train)
-    result = train(config, split, keep_model=True, seed=seed)
+    result = train(config, split, keep_model=True, seed=seed, order=order)
     metrics = {
         "val_accuracy": result.val_accuracy,
         "epochs": result.epochs_run,
@@ -128,7 +140,7 @@ def export_best(
 
     from sweep.model import build_model
     from sweep.script_template import render_script
-    from sweep.train import release
+    from sweep.train import DataOrder, release
 
     config = record["config"]
     out = Path(out_dir)
@@ -139,7 +151,10 @@ def export_best(
     # train_best.py seeds as the trial did: it retrains this very model
     (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
     release(architecture)
-    metrics = retrain(config, data_dir, max_train, with_test=True, save_to=out / "model.keras", seed=record["seed"])
+    order = DataOrder.from_record(record["data_order"])
+    metrics = retrain(
+        config, data_dir, max_train, with_test=True, save_to=out / "model.keras", seed=record["seed"], order=order
+    )
     summary = {
         "study": record["study"],
         "trial": record["trial"],

@@ -49,6 +49,7 @@ BATCH_SIZE = $batch_size
 VALIDATION_SHARE = 0.2
 SPLIT_SEED = 42
 SEED = $seed
+DATA_ORDER = $data_order  # a fused trial's shuffle: epoch j saw permutation(seed, first_epoch + j); None: Keras's
 DATA_DIRS = [Path("/usr/share/datasets/fashion-mnist"), Path("~/.keras/datasets/fashion-mnist").expanduser()]
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 
@@ -122,7 +123,13 @@ def main():
 
     keras.utils.set_random_seed(SEED)  # the seed `sweep export` trained model.keras with
     model = build_model()
-    model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS, validation_data=(x_val, y_val), verbose=2)
+    fit = dict(batch_size=BATCH_SIZE, validation_data=(x_val, y_val), verbose=2)
+    if DATA_ORDER is None:
+        model.fit(x_train, y_train, epochs=EPOCHS, **fit)
+    for epoch in range(EPOCHS if DATA_ORDER else 0):  # the batches the fused trial saw, in its order
+        rng = np.random.default_rng([DATA_ORDER["seed"], DATA_ORDER["first_epoch"] + epoch])
+        order = rng.permutation(len(y_train))
+        model.fit(x_train[order], y_train[order], epochs=epoch + 1, initial_epoch=epoch, shuffle=False, **fit)
     _, val_accuracy = model.evaluate(x_val, y_val, batch_size=2048, verbose=0)
     print(f"val_accuracy {val_accuracy:.4f}")
 
@@ -143,6 +150,7 @@ def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: i
         config_lines="\n".join(f"    {key}: {json.dumps(value)}" for key, value in config.items()),
         epochs=config["epochs"],
         seed=seed,
+        data_order=repr(record.get("data_order")),
         batch_size=config["batch_size"],
         layer_lines="\n".join(f"            {line}," for line in layer_code(model)),
         optimizer=optimizer_code(model.optimizer, config),

@@ -177,10 +177,10 @@ def _run_workers(settings, workers: int, log_file: Path, study_name: str, top: i
 @user_errors
 def train(config_file, test, data_dir, max_train):
     """Retrain a config (from `sweep best`) and print its validation accuracy."""
-    from sweep.export import read_config, retrain
+    from sweep.export import read_config, read_data_order, retrain
 
     config, seed = read_config(config_file)
-    metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed)
+    metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed, order=read_data_order(config_file))
     click.echo(
         f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
         f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)"
