@@ -87,7 +87,7 @@ def test_two_workers_share_a_redis_journal(tmp_path, redis_url):
 
 
 def test_a_killed_worker_trial_is_failed_by_heartbeat_and_retried_by_a_survivor(tmp_path, postgres_url):
-    steady = ["--space", str(SPACES / "steady.yaml"), "--max-train", "4000", "--pruner", "none"]
+    steady = ["--space", str(SPACES / "steady.yaml"), "--max-train", "4000", "--pruner", "none", "--fuse", "1"]
     command = [sys.executable, "-m", "sweep", "run", *steady, "--trials", "4", "--storage", postgres_url]
     env = {**os.environ, "SWEEP_HEARTBEAT_SECONDS": "1"}
     workers = [

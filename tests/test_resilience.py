@@ -14,7 +14,16 @@ from conftest import SPACES, sweep_cli
 from optuna.trial import TrialState
 
 HEARTBEAT = {"SWEEP_HEARTBEAT_SECONDS": "1"}  # stale after 3 s instead of 30 s
-STEADY = ["--space", str(SPACES / "steady.yaml"), "--max-train", "4000", "--pruner", "none"]
+STEADY = [
+    "--space",
+    str(SPACES / "steady.yaml"),
+    "--max-train",
+    "4000",
+    "--pruner",
+    "none",
+    "--fuse",
+    "1",
+]  # one at a time
 
 
 def start_sweep(folder, url, trials: int) -> subprocess.Popen:

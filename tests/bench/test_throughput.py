@@ -17,20 +17,20 @@ from _common import CONFIGS, params_to_config, python, read_json, write_table
 ROUNDS = int(os.environ.get("SWEEP_BENCH_ROUNDS", "2"))
 
 
-def run_naive(tmp_path, round_index: int) -> dict:
-    configs, out = tmp_path / "configs.json", tmp_path / f"naive-{round_index}.json"
-    configs.write_text(json.dumps(CONFIGS))
-    python(os.path.join(os.path.dirname(__file__), "naive_loop.py"), str(configs), str(out))
+def run_naive(tmp_path, round_index, configs: dict = CONFIGS) -> dict:
+    configs_file, out = tmp_path / f"configs-{round_index}.json", tmp_path / f"naive-{round_index}.json"
+    configs_file.write_text(json.dumps(configs))
+    python(os.path.join(os.path.dirname(__file__), "naive_loop.py"), str(configs_file), str(out))
     return read_json(out)
 
 
-def run_sweep(tmp_path, round_index: int, workers: int) -> dict:
+def run_sweep(tmp_path, round_index, workers: int, configs: dict = CONFIGS, fuse: int = 1) -> dict:
     """Enqueue the same configs in a fresh study and let `sweep run` work through them."""
     from sweep.storage import open_storage
 
-    url = f"journal:///{tmp_path / f'sweep-{round_index}-{workers}.log'}"
+    url = f"journal:///{tmp_path / f'sweep-{round_index}-{workers}-{fuse}.log'}"
     study = optuna.create_study(study_name="bench", storage=open_storage(url), direction="maximize")
-    for params in CONFIGS.values():
+    for params in configs.values():
         study.enqueue_trial(params)
     started = time.perf_counter()
     python(
@@ -46,19 +46,22 @@ def run_sweep(tmp_path, round_index: int, workers: int) -> dict:
         "--pruner",
         "none",
         "--trials",
-        str(len(CONFIGS)),
+        str(len(configs)),
         "--workers",
         str(workers),
+        "--fuse",
+        str(fuse),
         cwd=tmp_path,
     )
     wall = time.perf_counter() - started
     trials = optuna.load_study(study_name="bench", storage=open_storage(url)).get_trials()
     first = min(t.datetime_start for t in trials)
     last = max(t.datetime_complete for t in trials)
-    names = {json.dumps(params_to_config(p), sort_keys=True): n for n, p in CONFIGS.items()}
+    names = {json.dumps(params_to_config(p), sort_keys=True): n for n, p in configs.items()}
     results = {
         names[json.dumps(t.user_attrs["config"], sort_keys=True)]: {
             "seconds": t.duration.total_seconds(),
+            "share_seconds": t.user_attrs.get("train_seconds"),  # a fused trial's share of its group's time
             "val_accuracy": t.value,
         }
         for t in trials
