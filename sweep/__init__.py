@@ -1,4 +1,7 @@
-"""sweep: hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
+"""sweep: hyperparameter sweeps for Keras models on Fashion-MNIST (or your own data), driven by Optuna.
+
+The public API is ``run``, ``load`` and ``Study`` (``sweep.api``); everything else is internal.
+"""
 
 import os
 import warnings
@@ -9,3 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 warnings.filterwarnings("ignore", message=r".*(is experimental|experimental feature).*")
 
 __version__ = "0.1.0"
+
+from sweep.api import Study, load, run  # noqa: E402  (after the environment settings above)
+
+__all__ = ["Study", "load", "run"]

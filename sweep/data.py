@@ -1,4 +1,9 @@
-"""Find, verify, load and split Fashion-MNIST.
+"""Find, verify, load and split the data: Fashion-MNIST by default, or the user's own ``.npz``.
+
+A data source (``data_dir`` everywhere) is either a folder with Fashion-MNIST's four IDX files
+(or None: search for them) or the path of an ``.npz`` file of one's own (``sweep.own_data``).
+Both give the same ``Split``, with the input shape and the class count on it, so nothing
+downstream names Fashion-MNIST.
 
 The four IDX files are read with numpy alone, so loading data never imports TensorFlow.
 Search order: an explicit folder (argument or ``SWEEP_DATA_DIR``), Debian's
@@ -17,6 +22,8 @@ import struct
 from pathlib import Path
 
 import numpy as np
+
+from sweep.own_data import is_own_data, load_own_data
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +45,30 @@ FIX = (
 )
 
 
+FASHION_MNIST = "fashion-mnist"
+IMAGE_SHAPE = (28, 28)
+CLASSES = 10
+
+
 class DatasetError(RuntimeError):
-    """The dataset is missing, truncated or not Fashion-MNIST."""
+    """The dataset is missing, truncated, or not what it should be (one line says what)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """The notes' 80/20 split of the 60,000 training images, scaled to [0, 1]."""
+    """The notes' 80/20 split of the training images, scaled to about [0, 1]."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    fingerprint: str  # identifies the files and the split, for caches
+    fingerprint: str  # identifies the data and the split, for caches
+    input_shape: tuple[int, ...] = IMAGE_SHAPE  # one row's shape: (h, w), (h, w, channels) or (features,)
+    classes: int = CLASSES
+    name: str = FASHION_MNIST
 
     def describe(self) -> str:
-        return f"{len(self.y_train)} train / {len(self.y_val)} validation images"
+        return f"{self.name}: {len(self.y_train)} train / {len(self.y_val)} validation rows of {self.input_shape}"
 
 
 def find_data_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -128,7 +143,10 @@ def fingerprint(folder: Path) -> str:
 
 
 def full_training_set(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All 60,000 training images (scaled) and labels, as the notes' cross-validation uses."""
+    """All training images (scaled) and labels, as the notes' cross-validation uses."""
+    if is_own_data(data_dir):
+        own = load_own_data(str(data_dir))
+        return own.x_train, own.y_train
     raw = load_raw(find_data_dir(data_dir))
     return _scale(raw["train-images-idx3-ubyte.gz"]), raw["train-labels-idx1-ubyte.gz"]
 
@@ -142,19 +160,57 @@ def load_split(data_dir: str | None = None, max_train: int | None = None) -> Spl
     """
     from sklearn.model_selection import train_test_split
 
-    folder = find_data_dir(data_dir)
-    x_all, y_all = full_training_set(folder)
+    x_all, y_all = full_training_set(data_dir if is_own_data(data_dir) else find_data_dir(data_dir))
     x_train, x_val, y_train, y_val = train_test_split(x_all, y_all, test_size=VALIDATION_SHARE, random_state=SPLIT_SEED)
     if max_train is not None:
         if max_train < 1:
             raise ValueError(f"--max-train must be a positive number of images, got {max_train}")
         x_train, y_train = x_train[:max_train], y_train[:max_train]
-    key = f"{fingerprint(folder)}-val{VALIDATION_SHARE}-seed{SPLIT_SEED}-train{len(y_train)}"
-    return Split(x_train, y_train, x_val, y_val, key)
+    identity = data_identity(data_dir)
+    key = f"{identity['fingerprint']}-val{VALIDATION_SHARE}-seed{SPLIT_SEED}-train{len(y_train)}"
+    shape, classes = tuple(identity["input_shape"]), identity["classes"]
+    return Split(x_train, y_train, x_val, y_val, key, shape, classes, identity["name"])
+
+
+def data_identity(data_dir: str | os.PathLike | None = None) -> dict:
+    """What a study records about its data: name, fingerprint, path (own data only), shape, classes, scale."""
+    if is_own_data(data_dir):
+        own = load_own_data(str(data_dir))
+        return {"name": own.name, "fingerprint": own.fingerprint, "path": own.path,
+                "input_shape": list(own.input_shape), "classes": own.classes, "scale": own.scale}  # fmt: skip
+    folder = find_data_dir(data_dir)
+    return {"name": FASHION_MNIST, "fingerprint": fingerprint(folder), "path": None,
+            "input_shape": list(IMAGE_SHAPE), "classes": CLASSES, "scale": 255.0}  # fmt: skip
+
+
+def source_for(recorded: dict | None, given: str | None = None) -> str | None:
+    """The data to retrain a study's configs on: ``given``, else the own-data file the study recorded.
+
+    A recorded file that is gone or changed is refused in one line naming the file the study needs.
+    """
+    if given is not None or not recorded or not recorded.get("path"):
+        return given
+    path, name, wanted = recorded["path"], recorded["name"], recorded["fingerprint"]
+    if not Path(path).is_file():
+        raise DatasetError(f"the study ran on {name} (fingerprint {wanted}) at {path}, which is missing: "
+                           "pass --data (data= in Python) with that .npz file")  # fmt: skip
+    if load_own_data(path).fingerprint != wanted:
+        raise DatasetError(f"{path} changed since the study ran on it (fingerprint {wanted}): "
+                           "pass --data (data= in Python) with the file the study used")  # fmt: skip
+    return path
+
+
+def has_test_set(data_dir: str | os.PathLike | None = None) -> bool:
+    return not is_own_data(data_dir) or load_own_data(str(data_dir)).x_test is not None
 
 
 def load_test(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The 10,000 test images. Only evaluation of an exported config touches them."""
+    """The test images. Only evaluation of an exported config touches them."""
+    if is_own_data(data_dir):
+        own = load_own_data(str(data_dir))
+        if own.x_test is None:
+            raise DatasetError(f"{own.path}: no x_test/y_test in the file, so there is no test set to evaluate on")
+        return own.x_test, own.y_test
     raw = load_raw(find_data_dir(data_dir))
     return _scale(raw["t10k-images-idx3-ubyte.gz"]), raw["t10k-labels-idx1-ubyte.gz"]
 

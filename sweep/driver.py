@@ -10,6 +10,7 @@ from typing import Any
 
 from sweep import signals
 from sweep.space import SearchSpace, load_space
+from sweep.space_checks import check_data_fits
 from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,10 @@ def _max_epochs(space: SearchSpace) -> int:
 def record_baseline(study, split, data_dir: str | None = None) -> dict[str, float]:
     """The baseline for this split, stored once in the study for tables to read."""
     from sweep.baseline import compute_baseline
+    from sweep.data import data_identity
 
+    if "data" not in study.user_attrs:  # which data the study ran on: name, fingerprint, file, shape
+        study.set_user_attr("data", data_identity(data_dir))
     stored = study.user_attrs.get("baseline")
     if stored and stored.get("split") == split.fingerprint:
         return stored
@@ -317,6 +321,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     micro = micro_batch(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
+    check_data_fits(space, split.input_shape)
     baseline = record_baseline(study, split, settings.data_dir)
     log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
     requeued = requeue_interrupted(study)

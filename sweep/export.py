@@ -11,7 +11,6 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
-TEST_IMAGES = 10_000
 TRAINING_SEED = 42  # for a config without a seed of its own (a bare config file)
 
 
@@ -45,6 +44,7 @@ def best_record(study) -> dict[str, Any]:
         "train_images": baseline.get("train_images"),
         "config": best.user_attrs.get("config", best.params),
         "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
+        "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
         "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
         "versions": package_versions(),
     }
@@ -75,14 +75,26 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
     return complete_config(config), int(document.get("seed", TRAINING_SEED))
 
 
+def recorded_data(path: str | Path, given: str | None = None) -> str | None:
+    """The data a ``sweep best`` file's study ran on (its own .npz), unless ``given`` names other data."""
+    from sweep.data import source_for
+
+    document = _read_record(path)
+    return source_for(document.get("data") if isinstance(document, dict) else None, given)
+
+
 def read_data_order(path: str | Path):
     """The fused group's data order stored in a ``sweep best`` file, or None (Keras shuffles)."""
-    import yaml
-
     from sweep.train import DataOrder
 
-    document = yaml.safe_load(Path(path).read_text())
+    document = _read_record(path)
     return DataOrder.from_record(document.get("data_order")) if isinstance(document, dict) else None
+
+
+def _read_record(path: str | Path):
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
 
 
 def retrain(
@@ -98,7 +110,7 @@ def retrain(
 
     ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
     """
-    from sweep.data import load_split, load_test
+    from sweep.data import has_test_set, load_split, load_test
     from sweep.train import evaluate, release, train
 
     split = load_split(data_dir, max_train)
@@ -113,7 +125,9 @@ def retrain(
     if save_to is not None:
         result.model.save(save_to)
         model = load_model(save_to)  # the metrics then describe the file, not only the process's copy
-    if with_test:  # the one place the test set is touched, and it is labelled as such
+    if with_test and not has_test_set(data_dir):
+        log.info("no test set in %s: test_accuracy is left out", data_dir)
+    elif with_test:  # the one place the test set is touched, and it is labelled as such
         metrics["test_accuracy"] = evaluate(model, *load_test(data_dir))
     release(result.model)
     return metrics
@@ -138,6 +152,7 @@ def export_best(
     record = best_record(study)  # before Keras starts: a study with nothing to export fails fast
     import yaml
 
+    from sweep.data import load_split, load_test, source_for
     from sweep.model import build_model
     from sweep.script_template import render_script
     from sweep.train import DataOrder, release
@@ -147,7 +162,9 @@ def export_best(
     out.mkdir(parents=True, exist_ok=True)
     write_json(config, out / "config.json")
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    architecture = build_model(config)
+    data_dir = source_for(record["data"], data_dir)  # the study's own .npz unless told otherwise
+    split = load_split(data_dir, max_train)
+    architecture = build_model(config, input_shape=split.input_shape, classes=split.classes)
     # train_best.py seeds as the trial did: it retrains this very model
     (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
     release(architecture)
@@ -161,8 +178,9 @@ def export_best(
         "sweep_val_accuracy": record["val_accuracy"],
         "baseline_val_accuracy": record["baseline_val_accuracy"],
         **metrics,
-        "test_images": TEST_IMAGES,
+        "test_images": len(load_test(data_dir)[1]) if "test_accuracy" in metrics else 0,
         "test_note": "the test set, evaluated once at export on model.keras; never used to select",
+        "data": record["data"],
         "versions": record["versions"],
     }
     write_json(summary, out / "metrics.json")

@@ -21,7 +21,7 @@ from typing import Any
 from sweep.model import build_model, build_optimizer
 
 
-def build_branch(config: dict[str, Any], micro_batch: int, seed: int, name: str) -> tuple[Any, Any]:
+def build_branch(config: dict[str, Any], micro_batch: int, seed: int, name: str, split) -> tuple[Any, Any]:
     """``build_model(config)`` under the trial's seed, and its optimizer accumulating up to its batch size.
 
     Built right after ``set_random_seed(seed)``, exactly as ``train.train`` builds a solo trial,
@@ -33,7 +33,7 @@ def build_branch(config: dict[str, Any], micro_batch: int, seed: int, name: str)
     if remainder or steps < 1:
         raise ValueError(f"batch_size {config['batch_size']} is not a multiple of the micro-batch {micro_batch}")
     keras.utils.set_random_seed(seed)
-    model = build_model(config, name=name)
+    model = build_model(config, input_shape=split.input_shape, classes=split.classes, name=name)
     return model, build_optimizer(config, gradient_accumulation_steps=steps)
 
 

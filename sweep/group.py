@@ -92,7 +92,7 @@ def train_group(
     stats, live, fused, epoch = GroupStats(capacity), [], None, 0
     try:
         while True:
-            joined = _take_new(hooks, capacity - len(live), micro_batch, epoch)
+            joined = _take_new(hooks, capacity - len(live), micro_batch, epoch, split)
             stats.trials += len(joined)
             if joined or fused is None or len(live) != fused.output_shape[1]:
                 live += joined
@@ -125,13 +125,13 @@ def train_group(
     return stats
 
 
-def _take_new(hooks: GroupHooks, free: int, micro_batch: int, epoch: int) -> list[Branch]:
+def _take_new(hooks: GroupHooks, free: int, micro_batch: int, epoch: int, split: Split) -> list[Branch]:
     if free <= 0:
         return []
     joined = []
     for branch in hooks.more(free):
         try:
-            branch.model, branch.optimizer = build_branch(branch.config, micro_batch, branch.seed, branch.name)
+            branch.model, branch.optimizer = build_branch(branch.config, micro_batch, branch.seed, branch.name, split)
         except Exception as error:  # a config the builder refuses fails alone
             hooks.failed(branch, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-IMAGE_SHAPE = (28, 28)
+IMAGE_SHAPE = (28, 28)  # Fashion-MNIST's, the default; own data brings its own (Split.input_shape)
 CLASSES = 10
 OPTIMIZER_CLASSES = {
     "sgd": "SGD",
@@ -23,9 +23,16 @@ OPTIMIZER_CLASSES = {
 
 
 def build_model(
-    config: dict[str, Any], steps_per_execution: int = 1, jit_compile: bool | str = "auto", name: str | None = None
+    config: dict[str, Any],
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+    *,
+    input_shape: tuple[int, ...] = IMAGE_SHAPE,
+    classes: int = CLASSES,
+    name: str | None = None,
 ):
-    """A compiled ``keras.Model`` for ``config`` (the trial config of DESIGN.md).
+    """A compiled ``keras.Model`` for ``config`` (the trial config of DESIGN.md) on rows of ``input_shape``
+    ((h, w), (h, w, channels) or (features,)) labelled with ``classes`` classes.
 
     ``steps_per_execution`` and ``jit_compile`` are speed knobs, not hyperparameters:
     they change how batches reach the backend, not what is computed. ``name`` tells
@@ -33,9 +40,11 @@ def build_model(
     """
     import keras
 
-    body = _conv_layers(config) if config.get("layer_type", "dense") == "conv" else _dense_layers(config)
+    input_shape = tuple(input_shape)
+    conv = config.get("layer_type", "dense") == "conv"
+    body = _conv_layers(config, input_shape) if conv else _dense_layers(config)
     model = keras.Sequential(
-        [keras.Input(shape=IMAGE_SHAPE), *body, keras.layers.Dense(CLASSES, activation="softmax")],
+        [keras.Input(shape=input_shape), *body, keras.layers.Dense(classes, activation="softmax")],
         name=name or f"{config.get('layer_type', 'dense')}_{config['hidden_layers']}",
     )
     model.compile(
@@ -59,11 +68,13 @@ def _dense_layers(config: dict[str, Any]) -> list:
     return layers
 
 
-def _conv_layers(config: dict[str, Any]) -> list:
+def _conv_layers(config: dict[str, Any], input_shape: tuple[int, ...]) -> list:
     """Conv2D + 2x2 max pooling per hidden layer, then Flatten and a Dense head of ``units[-1]``."""
     import keras
 
-    layers = [keras.layers.Reshape((*IMAGE_SHAPE, 1))]
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"conv layers need images, (h, w) or (h, w, channels); the data has rows of {input_shape}")
+    layers = [keras.layers.Reshape((*input_shape, 1))] if len(input_shape) == 2 else []
     for filters, kernel in zip(config["filters"], config["kernel_size"], strict=True):
         layers.append(keras.layers.Conv2D(filters, kernel, padding="same", activation=config["activation"]))
         layers.append(keras.layers.MaxPooling2D(2))

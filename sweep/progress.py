@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+def parse_duration(value: str | float) -> float:
+    """Seconds from '8h', '90m', '45s', '1h30m' or plain seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = DURATION.match(str(value))
+    if not match or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds")
+    hours, minutes, seconds = (float(group or 0) for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def format_seconds(seconds: float) -> str:
@@ -26,7 +42,14 @@ class Progress:
     def __call__(self, study, trial) -> None:
         log.info(self.line(study, trial))
 
+    def finished(self, study) -> int:
+        return len(study.get_trials(deepcopy=False, states=_finished_states()))
+
     def line(self, study, trial) -> str:
+        return " | ".join([f"trial {trial.number} {trial.state.name.lower()}", self.status(study)])
+
+    def status(self, study) -> str:
+        """done/pruned/failed, best against the baseline, time used and left."""
         from optuna.trial import TrialState
 
         counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
@@ -35,7 +58,6 @@ class Progress:
         done = counts[TrialState.COMPLETE]
         target = f"/{self.target}" if self.target else ""
         parts = [
-            f"trial {trial.number} {trial.state.name.lower()}",
             f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
             f"failed {counts[TrialState.FAIL]})",
         ]
@@ -53,6 +75,35 @@ class Progress:
         baseline = study.user_attrs.get("baseline", {}).get("val_accuracy")
         margin = f" ({100 * (best - baseline):+.2f} pp vs baseline)" if baseline is not None else ""
         return f"best val_accuracy {best:.4f}{margin}"
+
+
+def _finished_states():
+    from optuna.trial import TrialState
+
+    return (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def wants_bar() -> bool:
+    """A live bar where someone watches: a terminal, or a notebook's kernel. Logs sent to a file keep lines."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
+class ProgressBar:
+    """Optuna callback: a live tqdm bar (a widget in a notebook) of finished trials, with ``Progress``'s status."""
+
+    def __init__(self, progress: Progress):
+        from tqdm.auto import tqdm
+
+        self.progress = progress
+        self.bar = tqdm(total=progress.target, unit="trial", desc="sweep", dynamic_ncols=True)
+
+    def __call__(self, study, trial) -> None:
+        self.bar.n = self.progress.finished(study)
+        self.bar.set_postfix_str(self.progress.status(study).removeprefix("done "), refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def setup_logging(log_file: Path | None = None, verbose: bool = False, prefix: str = "") -> None:

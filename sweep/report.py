@@ -119,18 +119,26 @@ def _section(title: str, body: str) -> str:
     return f"<section><h2>{html.escape(title)}</h2>\n{body}\n</section>"
 
 
+TITLES = {
+    "history": "Optimization history",
+    "curves": "Validation accuracy per epoch, best trials",
+    "importances": "Hyperparameter importances",
+    "parallel": "Parallel coordinates",
+}
+
+
+def figures(study) -> dict[str, Any]:
+    """The report's plotly figures by name (see TITLES), or a short note where one cannot say anything yet."""
+    makers = {"history": _history, "curves": _curves, "importances": _importances, "parallel": _parallel}
+    completed = sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
+    return {name: maker(study) if completed else "No completed trial yet." for name, maker in makers.items()}
+
+
 def _plots(study) -> list[tuple[str, str]]:
     """(title, html) per plot; a short note where a plot cannot say anything yet."""
-    makers = [
-        ("Optimization history", _history),
-        ("Validation accuracy per epoch, best trials", _curves),
-        ("Hyperparameter importances", _importances),
-        ("Parallel coordinates", _parallel),
-    ]
-    completed = sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
     shown, first = [], True
-    for title, maker in makers:
-        figure = maker(study) if completed else "No completed trial yet."
+    for name, figure in figures(study).items():
+        title = TITLES[name]
         if isinstance(figure, str):
             shown.append((title, f'<p class="note">{html.escape(figure)}</p>'))
             continue

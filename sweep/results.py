@@ -89,6 +89,13 @@ def _drop_empty(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=empty)
 
 
+def cut_to_top(table: pd.DataFrame, top: int | None) -> pd.DataFrame:
+    """The first ``top`` rows; the baseline row always stays, whatever the cut."""
+    if not top:
+        return table
+    return table[(pd.RangeIndex(len(table)) < top) | (table["state"] == "BASELINE").to_numpy()]
+
+
 def baseline_rank(table: pd.DataFrame) -> int | None:
     rows = table.loc[table["state"] == "BASELINE", "rank"]
     return int(rows.iloc[0]) if len(rows) else None

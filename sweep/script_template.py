@@ -25,11 +25,12 @@ TEMPLATE = string.Template('''\
 
 Written by `sweep export`. Needs only numpy and keras:
 
-    python train_best.py [--max-train N] [--data-dir DIR]
+    python train_best.py [--max-train N] [--data-dir DIR] [--data FILE.npz]
 
 The sweep measured val_accuracy $val_accuracy for this configuration$train_note.
-The validation split is the project's: scikit-learn's train_test_split(test_size=0.2,
-random_state=42) of the 60,000 training images, reproduced here with numpy alone.
+It ran on $data_name (fingerprint $data_fingerprint). The validation split is the project's:
+scikit-learn's train_test_split(test_size=0.2, random_state=42) of the training images,
+reproduced here with numpy alone.
 
 The configuration:
 
@@ -52,6 +53,8 @@ SEED = $seed
 DATA_ORDER = $data_order  # a fused trial's shuffle: epoch j saw permutation(seed, first_epoch + j); None: Keras's
 DATA_DIRS = [Path("/usr/share/datasets/fashion-mnist"), Path("~/.keras/datasets/fashion-mnist").expanduser()]
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+DATA_FILE = $data_file  # None: Fashion-MNIST; else the .npz (x_train, y_train) the sweep ran on
+SCALE = $scale  # inputs are divided by this, as in the sweep
 
 
 def find_data_dir(explicit=None):
@@ -80,6 +83,19 @@ def load_fashion_mnist(data_dir=None):
     images = read_idx(folder / TRAIN_FILES[0], 16).reshape(-1, 28, 28)
     labels = read_idx(folder / TRAIN_FILES[1], 8)
     return images, labels
+
+
+def load_training_data(data_file, data_dir):
+    """The training images and labels: the sweep's own .npz, or Fashion-MNIST."""
+    if data_file is None:
+        return load_fashion_mnist(data_dir)
+    if not Path(data_file).is_file():
+        raise SystemExit(
+            f"{data_file}: not found. This configuration was tuned on $data_name (fingerprint $data_fingerprint): "
+            "pass --data with that .npz file"
+        )
+    with np.load(data_file) as archive:
+        return archive["x_train"], archive["y_train"]
 
 
 def split_80_20(images, labels):
@@ -112,10 +128,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-train", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--data-dir", default=os.environ.get("SWEEP_DATA_DIR"), help="folder with the .gz files")
+    parser.add_argument("--data", default=DATA_FILE, help="the .npz (x_train, y_train) the sweep ran on")
     args = parser.parse_args()
 
-    images, labels = load_fashion_mnist(args.data_dir)
-    images = images.astype(np.float32) / 255.0
+    images, labels = load_training_data(args.data, args.data_dir)
+    images = images.astype(np.float32) / np.float32(SCALE)
     x_train, y_train, x_val, y_val = split_80_20(images, labels)
     if args.max_train:
         x_train, y_train = x_train[: args.max_train], y_train[: args.max_train]
@@ -142,7 +159,12 @@ if __name__ == "__main__":
 def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: int) -> str:
     """The script's text for ``config``; ``model`` is ``build_model(config)``, whose layers it spells out."""
     train_images = record.get("train_images")
+    data = record.get("data") or {"name": "fashion-mnist", "fingerprint": "?", "path": None, "scale": 255.0}
     return TEMPLATE.substitute(
+        data_name=data["name"],
+        data_fingerprint=data["fingerprint"],
+        data_file=repr(data["path"]),
+        scale=repr(float(data["scale"])),
         study=record["study"],
         trial=record["trial"],
         val_accuracy=f"{record['val_accuracy']:.4f}",

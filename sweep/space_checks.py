@@ -203,6 +203,28 @@ def _check_conv_geometry(path: Path, params: dict[str, Param]) -> None:
         )
 
 
+def check_data_fits(space: SearchSpace, input_shape: tuple[int, ...]) -> None:
+    """Refuse, before any training, a conv space the data's rows cannot carry: flat features, or more
+    2x2 poolings than the smaller image side allows (28 -> 4 layers, 8 -> 3)."""
+    layer_type = space.params.get("layer_type")
+    if layer_type is None or "conv" not in (layer_type.values() or []):
+        return
+    if len(input_shape) not in (2, 3):
+        raise SpaceError(
+            f"{space.path}: parameter 'layer_type': conv layers need images, and the data has flat rows of "
+            f"{tuple(input_shape)}; use layer_type: dense"
+        )
+    side = min(input_shape[:2])
+    allowed = max(side.bit_length() - 1, 0)  # floor(log2(side)) poolings leave at least one pixel
+    layers = space.params.get("hidden_layers")
+    deepest = max(layers.values() or [layers.high]) if layers else 1
+    if deepest > allowed:
+        raise SpaceError(
+            f"{space.path}: parameter 'hidden_layers': a conv stack pools 2x2 per layer, so "
+            f"{input_shape[0]}x{input_shape[1]} images allow at most {allowed} conv layers, got up to {deepest}"
+        )
+
+
 def _dependency_order(path: Path, params: dict[str, Param]) -> dict[str, Param]:
     """Parents before children: ``when`` parents and hidden_layers before per-layer params."""
     ordered: dict[str, Param] = {}

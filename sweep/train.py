@@ -92,7 +92,13 @@ def train(
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = build_model(config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile)
+    model = build_model(
+        config,
+        steps_per_execution=speed.steps_per_execution,
+        jit_compile=speed.jit_compile,
+        input_shape=split.input_shape,
+        classes=split.classes,
+    )
     curve: list[float] = []
     callback = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda batch, logs: signals.check(),  # once per steps_per_execution batches

@@ -28,8 +28,9 @@ from optuna.trial import TrialState
 
 from sweep import signals
 from sweep.driver import OptunaSuggester, SweepSettings, SweepStopped, open_study, record_baseline
-from sweep.model import build_model
+from sweep.model import CLASSES, IMAGE_SHAPE, build_model
 from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, load_space
+from sweep.space_checks import check_data_fits
 from sweep.train import Speed
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class SpaceHyperModel(kt.HyperModel):
             epochs = Param("epochs", value=self.epoch_span[1])
             space = dataclasses.replace(space, params={**space.params, "epochs": epochs})
         self.space = space
+        self.data_shape = {"input_shape": IMAGE_SHAPE, "classes": CLASSES}  # the split's, set before the search
 
     def config(self, hp) -> dict[str, Any]:
         """The trial config: a pure function of ``hp``, so build, fit and the stored record agree."""
@@ -110,7 +112,9 @@ class SpaceHyperModel(kt.HyperModel):
 
     def build(self, hp):  # the same speed settings as the Optuna engine's training
         speed, config = Speed(), self.config(hp)
-        return build_model(config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile)
+        return build_model(
+            config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile, **self.data_shape
+        )
 
     def fit(self, hp, model, *args, **kwargs):
         config = self.config(hp)
@@ -305,6 +309,8 @@ def run_keras_tuner(
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
     baseline = record_baseline(study, split, settings.data_dir)["val_accuracy"]
+    check_data_fits(space, split.input_shape)
+    hypermodel.data_shape = {"input_shape": split.input_shape, "classes": split.classes}
     log.info("study %r, keras-tuner %s: %s; baseline %.4f", study.study_name, tuner, split.describe(), baseline)
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     remaining = None if settings.trials is None else settings.trials - finished

@@ -6,13 +6,9 @@ so ``sweep --help``, ``sweep table`` and ``sweep best`` start without TensorFlow
 
 from __future__ import annotations
 
-import re
-
 import click
 
-from sweep.storage import DEFAULT_STORAGE, mask
-
-DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+from sweep.storage import DEFAULT_STORAGE, mask  # noqa: F401  (running.py imports mask from here)
 
 
 class UserError(click.ClickException):
@@ -32,13 +28,12 @@ class Duration(click.ParamType):
     name = "duration"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        match = DURATION.match(str(value))
-        if not match or not any(match.groups()):
-            self.fail(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds", param, ctx)
-        hours, minutes, seconds = (float(group or 0) for group in match.groups())
-        return hours * 3600 + minutes * 60 + seconds
+        from sweep.progress import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 class FuseSize(click.ParamType):
@@ -82,7 +77,13 @@ storage_option = click.option("--storage", default=None, help=f"Optuna storage U
 study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
 data_options = [
     click.option(
-        "--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."
+        "--data",
+        "--data-dir",
+        "data_dir",
+        envvar="SWEEP_DATA_DIR",
+        default=None,
+        help="Your own .npz (x_train, y_train[, x_test, y_test]), or the folder with the four Fashion-MNIST .gz "
+        "files [default: Fashion-MNIST]. Retraining a study's trials defaults to the .npz the study ran on.",
     ),
     click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
 ]
@@ -100,21 +101,18 @@ def main() -> None:
     """Hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
 
 
-def print_table(study_name: str, storage: str | None, top: int | None, **options) -> None:
-    """A study's ranked table, cut to ``top`` rows (the baseline row always shows)."""
+def print_table(study_name: str, storage: str | None, top: int | None, fmt: str = "text", **options) -> None:
+    """A study's ranked table, cut to ``top`` rows (the baseline row always shows): ``Study.table``, rendered."""
+    from sweep.api import load
     from sweep.results import render
 
-    click.echo(render(shown_rows(study_table(study_name, storage, **options), top), options.get("fmt", "text")))
+    click.echo(render(load(study_name, storage).table(top=top, **options), fmt))
 
 
 def shown_rows(table, top: int | None):
-    from sweep.results import baseline_rank
+    from sweep.results import cut_to_top
 
-    rank = baseline_rank(table)
-    shown = table.head(top) if top else table
-    if rank and top and rank > top:  # keep the baseline visible whatever the cut
-        shown = table[(table.index < top) | (table["state"] == "BASELINE")]
-    return shown
+    return cut_to_top(table, top)
 
 
 def print_studies(study_names: tuple[str, ...], storage: str | None, top: int | None, **options) -> None:
@@ -129,28 +127,15 @@ def print_studies(study_names: tuple[str, ...], storage: str | None, top: int | 
     click.echo(render(combined, options.get("fmt", "text")))
 
 
-def study_table(study_name: str, storage: str | None, fmt: str = "text", states=None, sort=None, where=None):
-    """The ranked table, filtered (pandas query) and sorted as asked."""
-    from sweep.results import trials_table
+def study_table(study_name: str, storage: str | None, fmt: str = "text", state="all", sort=None, where=None):
+    """The ranked table, filtered (pandas query) and sorted as asked: the facade's ``Study.table``."""
+    from sweep.api import load
 
-    table = trials_table(load_study(study_name, storage), states)
-    if where:
-        table = table.query(where)
-    if sort:
-        table = table.sort_values(sort, ascending=False, na_position="last")
-    return table
+    return load(study_name, storage).table(state=state, where=where, sort=sort)
 
 
 def load_study(study_name: str | None, storage: str | None):
-    """The named study; without a name, 'notes' or the storage's only study."""
-    import optuna
+    """The named study; without a name, 'notes' or the storage's only study (``sweep.load``'s rule)."""
+    from sweep.api import load
 
-    from sweep.export import ExportError
-    from sweep.storage import open_storage
-
-    opened = open_storage(storage)
-    names = [summary.study_name for summary in optuna.get_all_study_summaries(opened, include_best_trial=False)]
-    name = study_name or ("notes" if "notes" in names or len(names) != 1 else names[0])
-    if name not in names:
-        raise ExportError(f"no study {name!r} in {mask(storage or DEFAULT_STORAGE)}; studies there: {names or 'none'}")
-    return optuna.load_study(study_name=name, storage=opened)
+    return load(study_name, storage).optuna

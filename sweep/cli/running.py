@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -125,12 +126,13 @@ def run(
     setup_logging(log_file)
     signals.install()
     try:
-        if engine == "keras-tuner":
-            from sweep.tuner import run_keras_tuner
+        with progress_callbacks(Progress(timeout, trials, settings.started)) as callbacks:
+            if engine == "keras-tuner":
+                from sweep.tuner import run_keras_tuner
 
-            run_keras_tuner(settings, tuner, callbacks=[Progress(timeout, trials, settings.started)])
-        else:
-            run_sweep(settings, callbacks=[Progress(timeout, trials, settings.started)])
+                run_keras_tuner(settings, tuner, callbacks=callbacks)
+            else:
+                run_sweep(settings, callbacks=callbacks)
     except Recycle as handover:
         _continue_in_a_fresh_process(settings, handover)
     except KeyboardInterrupt as stop:
@@ -144,6 +146,24 @@ def run(
         print_table(study_name, storage, top)
         sys.exit(stop.exit_code)
     print_table(study_name, storage, top)
+
+
+@contextlib.contextmanager
+def progress_callbacks(line):
+    """The per-trial log line, and in a terminal a live bar below the lines (logs to a file keep only lines)."""
+    from sweep.progress import ProgressBar, wants_bar
+
+    if not wants_bar():
+        yield [line]
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    bar = ProgressBar(line)
+    try:
+        with logging_redirect_tqdm():
+            yield [line, bar]
+    finally:
+        bar.close()
 
 
 def _continue_in_a_fresh_process(settings, handover) -> None:
@@ -177,16 +197,20 @@ def _run_workers(settings, workers: int, log_file: Path, study_name: str, top: i
 @user_errors
 def train(config_file, test, data_dir, max_train):
     """Retrain a config (from `sweep best`) and print its validation accuracy."""
-    from sweep.export import read_config, read_data_order, retrain
+    from sweep.export import read_config, read_data_order, recorded_data, retrain
 
     config, seed = read_config(config_file)
-    metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed, order=read_data_order(config_file))
+    data_dir = recorded_data(config_file, data_dir)  # a `sweep best` file names the .npz its study ran on
+    order = read_data_order(config_file)  # a fused trial's batches, in the order it saw them
+    metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed, order=order)
     click.echo(
         f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
         f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)"
     )
-    if test:
-        click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (10,000 test images, evaluated once)")
+    if test and "test_accuracy" in metrics:
+        click.echo(f"TEST accuracy {metrics['test_accuracy']:.4f}  (the test set, evaluated once)")
+    elif test:
+        click.echo("no test set in the data (x_test, y_test): test accuracy left out")
 
 
 @main.command()

@@ -1,0 +1,213 @@
+"""The public Python API: ``sweep.run``, ``sweep.load`` and ``Study``. The CLI's verbs call these.
+
+Same defaults and the same storage as the CLI, so a study run in a terminal reads identically in a
+notebook and the other way round. Reading a study (``load``, ``table``, ``best``, ``report``,
+``figures``) never imports TensorFlow; ``run``, ``train`` and ``export`` do, when they train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path("results")
+STATES = {"all": None, "complete": ("COMPLETE",), "pruned": ("PRUNED",), "failed": ("FAIL",)}
+DataSource = Any  # None (Fashion-MNIST), a path (.npz, or a Fashion-MNIST folder), a dict or tuple of arrays
+
+
+def run(
+    space: str = "notes",
+    trials: int | None = 20,
+    timeout: str | float | None = None,
+    *,
+    data: DataSource = None,
+    storage: str | None = None,
+    study: str | None = None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    seed: int = 42,
+    max_train: int | None = None,
+    max_failures: int = 5,
+    fuse: int | str = "auto",
+    progress: bool | None = None,
+) -> Study:
+    """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
+
+    ``timeout`` takes '8h', '90m', '1h30m' or seconds. ``data``: None for Fashion-MNIST, the path of an
+    .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
+    saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
+    per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
+    together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
+    """
+    from sweep.devices import resolve_fuse, share_gpu_memory
+    from sweep.driver import SweepSettings, run_sweep
+    from sweep.progress import Progress, ProgressBar, parse_duration, wants_bar
+
+    settings = SweepSettings(
+        space=space,
+        storage=storage,
+        study=study,
+        trials=trials,
+        timeout=parse_duration(timeout) if timeout is not None else None,
+        sampler=sampler,
+        pruner=pruner,
+        seed=seed,
+        max_train=max_train,
+        data_dir=data_source(data),
+        max_failures=max_failures,
+        recycle_after=None,  # a notebook's kernel cannot hand over to a fresh process
+        fuse=resolve_fuse(fuse),
+    )
+    share_gpu_memory()
+    line = Progress(settings.timeout, trials)
+    bar = ProgressBar(line) if (wants_bar() if progress is None else progress) else None
+    try:
+        optuna_study = run_sweep(settings, callbacks=[line, *([bar] if bar else [])])
+    finally:
+        if bar:
+            bar.close()
+    return Study(optuna_study, storage)
+
+
+def data_source(data: DataSource) -> str | None:
+    """A data argument as the source string the library passes around (arrays become an .npz)."""
+    import numpy as np
+
+    from sweep.own_data import KEYS, save_arrays
+
+    if data is None or isinstance(data, (str, Path)):
+        return None if data is None else str(data)
+    if isinstance(data, (tuple, list)) and len(data) not in (2, 4):
+        raise ValueError(
+            f"data as a tuple is (x_train, y_train) or (x_train, y_train, x_test, y_test), got {len(data)}"
+        )
+    arrays = dict(data) if isinstance(data, dict) else dict(zip(KEYS, data, strict=False))
+    return str(save_arrays({key: np.asarray(value) for key, value in arrays.items()}, RESULTS / "data"))
+
+
+def load(study: str | None = None, storage: str | None = None) -> Study:
+    """A stored study; without a name, 'notes' or the storage's only study (as the CLI picks)."""
+    import optuna
+
+    from sweep.export import ExportError
+    from sweep.storage import DEFAULT_STORAGE, mask, open_storage
+
+    opened = open_storage(storage)
+    names = [summary.study_name for summary in optuna.get_all_study_summaries(opened, include_best_trial=False)]
+    name = study or ("notes" if "notes" in names or len(names) != 1 else names[0])
+    if name not in names:
+        raise ExportError(f"no study {name!r} in {mask(storage or DEFAULT_STORAGE)}; studies there: {names or 'none'}")
+    return Study(optuna.load_study(study_name=name, storage=opened), storage)
+
+
+class Study:
+    """A sweep's study: its ranked table, best trial, retraining, export, report and figures.
+
+    ``.optuna`` is the underlying ``optuna.Study`` for anything not wrapped here.
+    """
+
+    def __init__(self, optuna_study, storage: str | None = None):
+        self.optuna = optuna_study
+        self.storage = storage
+
+    @property
+    def name(self) -> str:
+        return self.optuna.study_name
+
+    @property
+    def baseline(self) -> dict[str, Any] | None:
+        """The SGDClassifier figures on the study's split: val_accuracy, cv_accuracy, train_images."""
+        return self.optuna.user_attrs.get("baseline")
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The data the study ran on: name, fingerprint, path (own data), input_shape, classes, scale."""
+        return self.optuna.user_attrs.get("data")
+
+    def table(self, state: str = "all", top: int | None = None, where: str | None = None, sort: str | None = None):
+        """The ranked DataFrame ``sweep table`` prints, baseline row included (kept whatever ``top`` cuts).
+
+        ``state``: all, complete, pruned or failed; ``where``: a pandas query; ``sort``: a column.
+        In a notebook it shows as a styled table with the baseline row highlighted.
+        """
+        from sweep.display import RankedTable
+        from sweep.results import cut_to_top, trials_table
+
+        if state not in STATES:
+            raise ValueError(f"state {state!r} is unknown; expected one of {', '.join(STATES)}")
+        table = trials_table(self.optuna, STATES[state])
+        if where:
+            table = table.query(where)
+        if sort:
+            table = table.sort_values(sort, ascending=False, na_position="last")
+        return RankedTable(cut_to_top(table, top))
+
+    def best(self) -> dict[str, Any]:
+        """The record ``sweep best`` writes: config, val_accuracy, seed, baseline, data and versions."""
+        from sweep.export import best_record
+
+        return best_record(self.optuna)
+
+    def train(
+        self, config_or_best: Any = None, test: bool = False, data: DataSource = None, max_train: int | None = None
+    ) -> dict[str, Any]:
+        """Retrain a config (default: the best trial's) on the study's data, as ``sweep train`` does.
+
+        ``config_or_best``: a record from ``best()``, a bare trial config, or a path to either.
+        ``test=True`` also evaluates once on the test set.
+        """
+        from sweep.data import source_for
+        from sweep.export import TRAINING_SEED, read_config, retrain
+
+        record = self.best() if config_or_best is None else config_or_best
+        if isinstance(record, (str, Path)):
+            config, seed = read_config(record)
+        else:
+            config, seed = record.get("config", record), record.get("seed", TRAINING_SEED)
+        return retrain(config, source_for(self.data, data_source(data)), max_train, with_test=test, seed=seed)
+
+    def export(self, path: str | Path | None = None, data: DataSource = None, max_train: int | None = None) -> dict:
+        """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""
+        from sweep.export import export_best
+
+        folder = Path(path or RESULTS / self.name / "export")
+        return export_best(self.optuna, folder, data_source(data), max_train)
+
+    def report(self, path: str | Path | None = None) -> Path:
+        """Write the one-page HTML report (default results/STUDY/report.html); its path."""
+        from sweep.report import write_report
+
+        return write_report(self.optuna, path or RESULTS / self.name / "report.html")
+
+    def figures(self) -> dict[str, Any]:
+        """The report's plotly figures by name: history, curves, importances, parallel (those drawable now)."""
+        from sweep.report import figures
+
+        return {name: figure for name, figure in figures(self.optuna).items() if not isinstance(figure, str)}
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by state, the best trial, the baseline and the time spent."""
+        from sweep.report import trial_summary
+
+        summary = {"study": self.name, **trial_summary(self.optuna)}
+        completed = [t for t in self.optuna.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+        best = max(completed, key=lambda t: t.value) if completed else None
+        summary["best_trial"] = best.number if best else None
+        summary["best_val_accuracy"] = best.value if best else None
+        summary["baseline_val_accuracy"] = (self.baseline or {}).get("val_accuracy")
+        summary["data"] = (self.data or {}).get("name")
+        return summary
+
+    def __repr__(self) -> str:
+        from sweep.display import summary_text
+
+        return summary_text(self.summary())
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        from sweep.display import summary_html
+
+        summary = self.summary()
+        return summary_html(summary, self.table(top=5)._repr_html_() if summary["complete"] else "")
