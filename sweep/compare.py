@@ -45,6 +45,7 @@ def compare(
     data_dir: str | None = None,
     seed: int = 42,
     directory: Path = PROJECTS,
+    fuse: int | str = "auto",
 ) -> pd.DataFrame:
     """One row per engine: best val_accuracy, trials, seconds until a trial first beat the baseline.
 
@@ -53,6 +54,7 @@ def compare(
     """
     from sweep.baseline import compute_baseline
     from sweep.data import load_split
+    from sweep.devices import resolve_fuse
     from sweep.progress import Progress
     from sweep.storage import open_storage
 
@@ -72,6 +74,7 @@ def compare(
             max_train=max_train,
             data_dir=data_dir,
             recycle_after=None,  # engines share this process one after the other
+            fuse=resolve_fuse(fuse) if tuner is None else 1,  # Optuna's engine with sweep run's default
         )
         with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=settings.study, storage=open_storage(storage))

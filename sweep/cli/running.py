@@ -239,9 +239,10 @@ def baseline(data_dir, max_train):
 @storage_option
 @click.option("--seed", type=int, default=42, help="Sampler seed, the same for every engine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
+@click.option("--fuse", type=FuseSize(), default="auto", help="Optuna's group size, as in `sweep run --fuse`.")
 @with_data_options
 @user_errors
-def compare(space, budget, engines, storage, seed, fmt, data_dir, max_train):
+def compare(space, budget, engines, storage, seed, fmt, fuse, data_dir, max_train):
     """Optuna against KerasTuner: the same budget and data for each engine; print the comparison.
 
     Each engine runs in a study of its own, SPACE-compare-ENGINE, replaced on every run. The table gives
@@ -255,7 +256,7 @@ def compare(space, budget, engines, storage, seed, fmt, data_dir, max_train):
     signals.install()
     names = [name for name in engines.split(",") if name.strip()]
     try:
-        table = compare_engines(space, budget, names, storage, max_train, data_dir, seed)
+        table = compare_engines(space, budget, names, storage, max_train, data_dir, seed, fuse=fuse)
     except KeyboardInterrupt as stop:
         click.echo("sweep: compare stopped by a signal; each engine's study keeps the trials it finished.", err=True)
         sys.exit(getattr(stop, "exit_code", 130))
