@@ -17,8 +17,8 @@ TRIALS = int(os.environ.get("SWEEP_BENCH_MEMORY_TRIALS", "100"))
 TINY = os.path.join(os.path.dirname(__file__), "..", "spaces", "tiny.yaml")
 
 
-def rss_curve(tmp_path, recycle_after: int) -> np.ndarray:
-    url = f"sqlite:///{tmp_path / f'memory-{recycle_after}.db'}"
+def rss_curve(tmp_path, recycle_after: int, fuse: int = 1) -> np.ndarray:
+    url = f"sqlite:///{tmp_path / f'memory-{recycle_after}-{fuse}.db'}"
     python(
         "-m",
         "sweep",
@@ -33,6 +33,8 @@ def rss_curve(tmp_path, recycle_after: int) -> np.ndarray:
         "none",
         "--recycle-after",
         str(recycle_after),
+        "--fuse",
+        str(fuse),
         "--storage",
         url,
         cwd=tmp_path,
@@ -75,3 +77,20 @@ def test_memory_stays_bounded_over_many_trials(tmp_path):
     )
     write_table("memory", "Resident memory over many trials in one worker", table, notes)
     assert recycled.max() < one_process.max()
+
+
+def test_memory_stays_bounded_with_fused_groups(tmp_path):
+    one_process = rss_curve(tmp_path, recycle_after=0, fuse=8)
+    recycled = rss_curve(tmp_path, recycle_after=50, fuse=8)
+    table = pd.DataFrame(
+        [
+            describe("--fuse 8, one process (--recycle-after 0)", one_process),
+            describe("--fuse 8, recycled every 50 trials (default)", recycled),
+        ]
+    )
+    notes = (
+        "The same tiny trials as memory.md, trained in fused groups of 8; each trial's RSS is read when it "
+        "leaves its group. A group is re-fused (a new Keras program) whenever trials leave or join."
+    )
+    write_table("memory-fused", "Resident memory over many fused trials in one worker", table, notes)
+    assert recycled.max() <= one_process.max() + 50
