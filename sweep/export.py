@@ -61,6 +61,7 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
     import yaml
 
     from sweep.space import complete_config
+    from sweep.space_checks import check_config
 
     try:
         document = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
@@ -71,6 +72,7 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
     config = document.get("config", document) if isinstance(document, dict) else None
     if not isinstance(config, dict) or "hidden_layers" not in config:
         raise ExportError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
+    check_config(config, Path(path))
     return complete_config(config), int(document.get("seed", TRAINING_SEED))
 
 
