@@ -23,6 +23,7 @@ from sweep.cli.app import (
     user_errors,
     with_data_options,
 )
+from sweep.native import load_keras_quietly
 
 STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the process that continues it
 
@@ -112,6 +113,7 @@ def run(
         _run_workers(settings, workers, log_file, study_name, top)
         return
     setup_logging(log_file)
+    load_keras_quietly()
     signals.install()
     try:
         if engine == "keras-tuner":
@@ -169,6 +171,7 @@ def train(config_file, test, data_dir, max_train):
     from sweep.export import read_config, retrain
 
     config, seed = read_config(config_file)
+    load_keras_quietly()
     metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed)
     click.echo(
         f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
@@ -212,11 +215,15 @@ def compare(space, budget, engines, storage, seed, fmt, data_dir, max_train):
     Each engine runs in a study of its own, SPACE-compare-ENGINE, replaced on every run. The table gives
     the best val_accuracy, the trials completed and the seconds until a trial first beat the baseline.
     """
-    from sweep.compare import compare as compare_engines
     from sweep.progress import setup_logging
+    from sweep.space import load_space
+
+    load_space(space)  # a broken space is refused before TensorFlow loads
+    setup_logging(Path("results") / "compare.log")
+    load_keras_quietly()
+    from sweep.compare import compare as compare_engines
     from sweep.results import render
 
-    setup_logging(Path("results") / "compare.log")
     signals.install()
     names = [name for name in engines.split(",") if name.strip()]
     try:
