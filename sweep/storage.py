@@ -18,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///results/sweep.db"
+SCHEMES = ("sqlite", "postgresql", "journal", "redis")
 # A worker that misses heartbeats for GRACE seconds is presumed dead; its trial is retried.
 HEARTBEAT_SECONDS = int(os.environ.get("SWEEP_HEARTBEAT_SECONDS", "10"))
 MAX_RETRIES = 3
@@ -46,8 +47,13 @@ def shares_badly(url: str) -> bool:
     return scheme(url) == "sqlite"
 
 
-def open_storage(url: str | None = None):
-    """An Optuna storage for ``url``; raise StorageError with one line if it is unusable."""
+def open_storage(url: str | None = None, read_only: bool = False):
+    """An Optuna storage for ``url``; raise StorageError with one line if it is unusable.
+
+    ``read_only``: the caller only reads studies (table, best, report, export), so an RDB storage skips
+    Optuna's schema version check (alembic: about a third of ``sweep table``'s start-up) and, for an
+    existing SQLite file, the table creation. Writers (``sweep run``) keep both.
+    """
     url = url or DEFAULT_STORAGE
     kind = scheme(url)
     openers = {"sqlite": _rdb, "postgresql": _rdb, "journal": _journal_file, "redis": _journal_redis}
@@ -57,25 +63,30 @@ def open_storage(url: str | None = None):
             "journal:///FILE or redis://HOST:PORT/DB"
         )
     try:
-        return openers[kind](url)
+        return _rdb(url, read_only) if openers[kind] is _rdb else openers[kind](url)
     except StorageError:
         raise
     except Exception as error:  # driver errors vary by database; one clear line for all of them
         raise StorageError(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
 
 
-def _rdb(url: str):
+def _rdb(url: str, read_only: bool = False):
     import optuna
 
     engine_kwargs = {}
+    existing = False
     if scheme(url) == "sqlite":
-        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.split(":///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = path.is_file() and path.stat().st_size > 0
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     return optuna.storages.RDBStorage(
         url,
         engine_kwargs=engine_kwargs,
+        skip_compatibility_check=read_only,
+        skip_table_creation=read_only and existing,
         heartbeat_interval=HEARTBEAT_SECONDS,
         grace_period=3 * HEARTBEAT_SECONDS,
         heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),

@@ -10,13 +10,16 @@ import re
 
 import click
 
-from sweep.storage import DEFAULT_STORAGE, mask
+from sweep.storage import DEFAULT_STORAGE, SCHEMES, mask, scheme
 
 DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
 
+BAD_INPUT = 2  # like click's usage errors: the command line, a space or a config file is wrong
+
+
 class UserError(click.ClickException):
-    """A one-line error for the user; exit code 2 for a bad search space, 1 otherwise."""
+    """A one-line error for the user; exit code 2 for bad input (BAD_INPUT), 1 for a failure while working."""
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
@@ -38,7 +41,10 @@ class Duration(click.ParamType):
         if not match or not any(match.groups()):
             self.fail(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds", param, ctx)
         hours, minutes, seconds = (float(group or 0) for group in match.groups())
-        return hours * 3600 + minutes * 60 + seconds
+        total = hours * 3600 + minutes * 60 + seconds
+        if total <= 0:
+            self.fail(f"{value!r} is no time at all; give a positive duration such as 90m", param, ctx)
+        return total
 
 
 def user_errors(function):
@@ -56,18 +62,37 @@ def user_errors(function):
         try:
             return function(*args, **kwargs)
         except SpaceError as error:
-            raise UserError(str(error), exit_code=2) from None
+            raise UserError(str(error), exit_code=BAD_INPUT) from None
         except (DatasetError, StorageError, ExportError, SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
+        except OSError as error:  # e.g. --out in a folder that cannot be written
+            raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
 
     return wrapper
 
 
-storage_option = click.option("--storage", default=None, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}].")
+def _storage_url(ctx, param, value: str | None) -> str | None:
+    if value is not None and scheme(value) not in SCHEMES:
+        raise click.BadParameter(
+            f"{mask(value)!r} is not a storage URL; expected sqlite:///FILE, postgresql://USER@HOST/DB, "
+            "journal:///FILE or redis://HOST:PORT/DB",
+            ctx,
+            param,
+        )
+    return value
+
+
+storage_option = click.option(
+    "--storage", default=None, callback=_storage_url, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]."
+)
 study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
 data_options = [
     click.option(
-        "--data-dir", envvar="SWEEP_DATA_DIR", default=None, help="Folder with the four Fashion-MNIST .gz files."
+        "--data-dir",
+        envvar="SWEEP_DATA_DIR",
+        default=None,
+        type=click.Path(exists=True, file_okay=False),
+        help="Folder with the four Fashion-MNIST .gz files.",
     ),
     click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
 ]
@@ -120,22 +145,37 @@ def study_table(study_name: str, storage: str | None, fmt: str = "text", states=
 
     table = trials_table(load_study(study_name, storage), states)
     if where:
-        table = table.query(where)
+        table = _query(table, where)
     if sort:
+        if sort not in table.columns:
+            raise UserError(f"--sort {sort!r} is not a column; columns: {', '.join(table.columns)}", BAD_INPUT)
         table = table.sort_values(sort, ascending=False, na_position="last")
     return table
+
+
+def _query(table, where: str):
+    """``table.query(where)``, or one line naming the expression, pandas's complaint and the columns."""
+    try:
+        return table.query(where)
+    except Exception as error:  # pandas raises SyntaxError, NameError, TypeError, ValueError, KeyError...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(
+            f"--where {where!r} is not a pandas query on this table ({reason}); "
+            f"columns: {', '.join(table.columns)}; e.g. --where 'optimizer == \"adam\" and val_accuracy > 0.85'",
+            BAD_INPUT,
+        ) from None
 
 
 def load_study(study_name: str | None, storage: str | None):
     """The named study; without a name, 'notes' or the storage's only study."""
     import optuna
 
-    from sweep.export import ExportError
     from sweep.storage import open_storage
 
-    opened = open_storage(storage)
-    names = [summary.study_name for summary in optuna.get_all_study_summaries(opened, include_best_trial=False)]
+    opened = open_storage(storage, read_only=True)
+    names = optuna.study.get_all_study_names(opened)  # summaries would read every trial once more
     name = study_name or ("notes" if "notes" in names or len(names) != 1 else names[0])
     if name not in names:
-        raise ExportError(f"no study {name!r} in {mask(storage or DEFAULT_STORAGE)}; studies there: {names or 'none'}")
+        where = mask(storage or DEFAULT_STORAGE)
+        raise UserError(f"no study {name!r} in {where}; studies there: {names or 'none'}", BAD_INPUT)
     return optuna.load_study(study_name=name, storage=opened)

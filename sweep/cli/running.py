@@ -41,11 +41,11 @@ STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the pr
 @study_option
 @click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe")
 @click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median")
-@click.option("--seed", type=int, default=42, help="Sampler seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
 )
-@click.option("--top", type=int, default=10, help="Rows of the final table.")
+@click.option("--top", type=click.IntRange(min=1), default=10, help="Rows of the final table.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, help="Worker processes on this machine (shared storage)."
 )
@@ -205,7 +205,7 @@ def baseline(data_dir, max_train):
     help="Comma-separated: optuna, keras-tuner:hyperband, keras-tuner:random, keras-tuner:bayesian.",
 )
 @storage_option
-@click.option("--seed", type=int, default=42, help="Sampler seed, the same for every engine.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed, the same for every engine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
 @with_data_options
 @user_errors
