@@ -143,7 +143,7 @@ def study_table(study_name: str, storage: str | None, fmt: str = "text", states=
     """The ranked table, filtered (pandas query) and sorted as asked."""
     from sweep.results import trials_table
 
-    table = trials_table(load_study(study_name, storage), states)
+    table = trials_table(read_study(study_name, storage), states)
     if where:
         table = _query(table, where)
     if sort:
@@ -166,6 +166,18 @@ def _query(table, where: str):
         ) from None
 
 
+def read_study(study_name: str | None, storage: str | None):
+    """A study to read a table from: a SQLite file straight through ``sqlite3`` when its schema is the
+    known one (``sweep.sqlite_study``: ~2 s less start-up), otherwise Optuna's own study."""
+    from sweep.sqlite_study import open_sqlite_study, study_names
+
+    url = storage or DEFAULT_STORAGE
+    names = study_names(url)
+    if names is None:
+        return load_study(study_name, storage)
+    return open_sqlite_study(url, pick_study(study_name, names, url))
+
+
 def load_study(study_name: str | None, storage: str | None):
     """The named study; without a name, 'notes' or the storage's only study."""
     import optuna
@@ -174,8 +186,12 @@ def load_study(study_name: str | None, storage: str | None):
 
     opened = open_storage(storage, read_only=True)
     names = optuna.study.get_all_study_names(opened)  # summaries would read every trial once more
+    return optuna.load_study(study_name=pick_study(study_name, names, storage or DEFAULT_STORAGE), storage=opened)
+
+
+def pick_study(study_name: str | None, names: list[str], url: str) -> str:
+    """``study_name`` if the storage holds it; without a name, 'notes' or the storage's only study."""
     name = study_name or ("notes" if "notes" in names or len(names) != 1 else names[0])
     if name not in names:
-        where = mask(storage or DEFAULT_STORAGE)
-        raise UserError(f"no study {name!r} in {where}; studies there: {names or 'none'}", BAD_INPUT)
-    return optuna.load_study(study_name=name, storage=opened)
+        raise UserError(f"no study {name!r} in {mask(url)}; studies there: {names or 'none'}", BAD_INPUT)
+    return name
