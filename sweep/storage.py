@@ -27,6 +27,24 @@ MAX_RETRIES = 3
 class StorageError(RuntimeError):
     """The storage URL is malformed or the database cannot be reached."""
 
+    exit_code = 1  # the CLI's exit code: a database that is down is not the user's typo
+
+
+class BadStorage(StorageError):
+    """The storage the user named is not one: an unknown scheme, a file that is not an Optuna database."""
+
+    exit_code = 2
+
+
+def study_names(storage, url: str) -> list[str]:
+    """The studies in an opened storage; a file that is not an Optuna database is one BadStorage line."""
+    import optuna
+
+    try:
+        return optuna.study.get_all_study_names(storage)
+    except Exception as error:  # SQLAlchemy's DatabaseError for a half-written or foreign file, and kin
+        raise BadStorage(f"cannot read storage {mask(url)} ({_first_line(error)}): is it an Optuna database?") from None
+
 
 def mask(url: str) -> str:
     """The URL with any password replaced by ***, for logs, tables and errors."""
@@ -58,7 +76,7 @@ def open_storage(url: str | None = None, read_only: bool = False):
     kind = scheme(url)
     openers = {"sqlite": _rdb, "postgresql": _rdb, "journal": _journal_file, "redis": _journal_redis}
     if kind not in openers:
-        raise StorageError(
+        raise BadStorage(
             f"storage {mask(url)!r} is not supported: use sqlite:///FILE, postgresql://USER@HOST/DB, "
             "journal:///FILE or redis://HOST:PORT/DB"
         )
@@ -67,7 +85,9 @@ def open_storage(url: str | None = None, read_only: bool = False):
     except StorageError:
         raise
     except Exception as error:  # driver errors vary by database; one clear line for all of them
-        raise StorageError(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
+        named_file = kind == "sqlite" and Path(url.split(":///", 1)[1]).is_file()  # the user's file, not the server
+        fault = BadStorage if named_file else StorageError
+        raise fault(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
 
 
 def _rdb(url: str, read_only: bool = False):

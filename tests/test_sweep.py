@@ -15,24 +15,10 @@ from conftest import SMALL, SPACES, sweep_cli
 from sweep.results import baseline_rank, trials_table
 
 
-@pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    """One real sweep of 4 trials over the tiny space, shared by the tests below."""
-    folder = tmp_path_factory.mktemp("sweep")
-    url = f"sqlite:///{folder / 'sweep.db'}"
-    run = sweep_cli(
-        "run",
-        "--space",
-        str(SPACES / "tiny.yaml"),
-        "--trials",
-        "4",
-        "--max-train",
-        str(SMALL),
-        "--storage",
-        url,
-        cwd=folder,
-    )
-    return folder, url, run
+@pytest.fixture
+def swept(tiny_sweep):
+    """The session's real 4-trial sweep over the tiny space (tests/conftest.py)."""
+    return tiny_sweep
 
 
 def test_sweep_stores_every_trial_complete_with_its_curve(swept):

@@ -63,7 +63,9 @@ def user_errors(function):
             return function(*args, **kwargs)
         except SpaceError as error:
             raise UserError(str(error), exit_code=BAD_INPUT) from None
-        except (DatasetError, StorageError, ExportError, SweepStopped, ValueError) as error:
+        except StorageError as error:
+            raise UserError(str(error), exit_code=error.exit_code) from None
+        except (DatasetError, ExportError, SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
         except OSError as error:  # e.g. --out in a folder that cannot be written
             raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
@@ -182,10 +184,10 @@ def load_study(study_name: str | None, storage: str | None):
     """The named study; without a name, 'notes' or the storage's only study."""
     import optuna
 
-    from sweep.storage import open_storage
+    from sweep.storage import open_storage, study_names
 
     opened = open_storage(storage, read_only=True)
-    names = optuna.study.get_all_study_names(opened)  # summaries would read every trial once more
+    names = study_names(opened, storage or DEFAULT_STORAGE)  # not summaries: they read every trial once more
     return optuna.load_study(study_name=pick_study(study_name, names, storage or DEFAULT_STORAGE), storage=opened)
 
 
