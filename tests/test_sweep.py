@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -34,10 +35,16 @@ def test_sweep_stores_every_trial_complete_with_its_curve(swept):
     assert study.best_value > 0.5
 
 
+SWEEP_LINE = re.compile(r"^(sweep: |\d\d:\d\d:\d\d )")  # its messages, and its log lines on the console
+
+
 def test_run_prints_the_ranked_table_and_writes_a_log(swept):
     folder, _, run = swept
     assert "BASELINE" in run.stdout and "val_accuracy" in run.stdout
     assert "best val_accuracy" in (folder / "results" / "tiny.log").read_text()
+    # TensorFlow's native start-up lines (absl, "Could not find cuda drivers", cuInit) stay off the console
+    noise = [line for line in run.stderr.splitlines() if not SWEEP_LINE.match(line)]
+    assert noise == [], noise
 
 
 def test_table_ranks_trials_against_the_baseline(swept):
@@ -115,10 +122,12 @@ def test_best_then_train_round_trip(swept, tmp_path):
     assert record["trial"] == study.best_trial.number and record["val_accuracy"] == study.best_value
     assert record["config"] == study.best_trial.user_attrs["config"]
     assert record["versions"]["keras"].startswith("3.") and record["study"] == "tiny"
-    out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test").stdout
+    trained = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test")
+    out = trained.stdout
     val = float(out.split("val_accuracy ")[1].split()[0])
     assert abs(val - record["val_accuracy"]) < 0.005, out  # the trial's seed: the same weights and shuffles
     assert "TEST accuracy" in out and "evaluated once" in out
+    assert trained.stderr == ""  # nothing from TensorFlow's native start-up
 
 
 def test_table_and_best_do_not_import_tensorflow(swept):
