@@ -147,7 +147,7 @@ def test_table_and_best_do_not_import_tensorflow(swept):
 
 def test_unknown_study_is_one_line(sqlite_url):
     result = sweep_cli("table", "--study", "nope", "--storage", sqlite_url, check=False)
-    assert result.returncode == 1 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_no_model_files_pile_up(swept):
