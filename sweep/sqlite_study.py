@@ -55,7 +55,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.split(":///", 1)[1]) if url.startswith("sqlite:///") else None
 
 
-def study_names(url: str) -> list[str] | None:
+def sqlite_study_names(url: str) -> list[str] | None:
     """The studies in the file, or None when this reader does not apply."""
     with _connect(url) as connection:
         if connection is None:

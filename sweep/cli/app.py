@@ -171,10 +171,10 @@ def _query(table, where: str):
 def read_study(study_name: str | None, storage: str | None):
     """A study to read a table from: a SQLite file straight through ``sqlite3`` when its schema is the
     known one (``sweep.sqlite_study``: ~2 s less start-up), otherwise Optuna's own study."""
-    from sweep.sqlite_study import open_sqlite_study, study_names
+    from sweep.sqlite_study import open_sqlite_study, sqlite_study_names
 
     url = storage or DEFAULT_STORAGE
-    names = study_names(url)
+    names = sqlite_study_names(url)
     if names is None:
         return load_study(study_name, storage)
     return open_sqlite_study(url, pick_study(study_name, names, url))
