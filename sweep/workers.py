@@ -102,11 +102,9 @@ def _worker(settings, count: int, log_file) -> None:
     """One worker process: its environment first, then the ordinary trial loop."""
     os.environ.update(worker_environment(settings.worker, count))
     from sweep.driver import Recycle, SweepStopped, run_sweep
-    from sweep.native import load_keras_quietly
     from sweep.progress import Progress, setup_logging
 
     setup_logging(log_file, prefix=f"[worker {settings.worker}] ")
-    load_keras_quietly()  # TensorFlow's native start-up lines go to the log file, not the console
     signals.install()
     try:
         run_sweep(settings, callbacks=[Progress(settings.timeout, settings.trials, settings.started)])

@@ -119,10 +119,8 @@ def dashboard(study, storage, port):
 def export(study, storage, out, data_dir, max_train):
     """Export the best trial: config.json/.yaml, train_best.py, model.keras, metrics.json (test set once)."""
     from sweep.export import export_best
-    from sweep.native import load_keras_quietly
 
     loaded = load_study(study, storage)
-    load_keras_quietly()
     folder = Path(out or Path("results") / loaded.study_name / "export")
     metrics = export_best(loaded, folder, data_dir, max_train)
     click.echo(

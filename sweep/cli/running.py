@@ -113,10 +113,10 @@ def run(
         _run_workers(settings, workers, log_file, study_name, top)
         return
     setup_logging(log_file)
-    load_keras_quietly()
     signals.install()
     try:
         if engine == "keras-tuner":
+            load_keras_quietly()  # sweep.tuner imports Keras at once; Optuna's path loads it at the first fit
             from sweep.tuner import run_keras_tuner
 
             run_keras_tuner(settings, tuner, callbacks=[Progress(timeout, trials, settings.started)])
@@ -171,7 +171,6 @@ def train(config_file, test, data_dir, max_train):
     from sweep.export import read_config, retrain
 
     config, seed = read_config(config_file)
-    load_keras_quietly()
     metrics = retrain(config, data_dir, max_train, with_test=test, seed=seed)
     click.echo(
         f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
