@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from conftest import SMALL, SPACES, sweep_cli
 
+from sweep.driver import SweepSettings, run_sweep
 from sweep.results import baseline_rank, trials_table
 
 
@@ -92,22 +93,13 @@ def test_optunas_own_cli_lists_the_same_trials(swept):
 
 
 def test_rerun_continues_the_study_to_the_new_total(swept):
+    """The same settings with a higher total run only the missing trial (in-process: the CLI's resume is
+    exercised end to end by tests/test_resilience.py)."""
     folder, url, _ = swept
     copy = folder / "continued.db"
     shutil.copy(folder / "sweep.db", copy)
-    sweep_cli(
-        "run",
-        "--space",
-        str(SPACES / "tiny.yaml"),
-        "--trials",
-        "5",
-        "--max-train",
-        str(SMALL),
-        "--storage",
-        f"sqlite:///{copy}",
-        cwd=folder,
-    )
-    trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{copy}").get_trials()
+    settings = SweepSettings(space=str(SPACES / "tiny.yaml"), trials=5, max_train=SMALL, storage=f"sqlite:///{copy}")
+    trials = run_sweep(settings).get_trials()
     original = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert len(trials) == 5
     assert [(t.number, t.params, t.value) for t in trials[:4]] == [(t.number, t.params, t.value) for t in original]
@@ -167,22 +159,10 @@ def test_cnn_space_sweeps_both_layer_types(tmp_path, sqlite_url):
     document["params"]["filters"].update(low=8, high=16)
     space = tmp_path / "cnn.yaml"
     space.write_text(yaml.safe_dump(document))
-    sweep_cli(
-        "run",
-        "--space",
-        str(space),
-        "--trials",
-        "4",
-        "--max-train",
-        "1000",
-        "--sampler",
-        "random",
-        "--pruner",
-        "none",
-        "--storage",
-        sqlite_url,
-        cwd=tmp_path,
+    settings = SweepSettings(
+        space=str(space), trials=4, max_train=1000, sampler="random", pruner="none", storage=sqlite_url
     )
+    run_sweep(settings)  # in-process: the CLI around it is the tiny sweep's
     trials = optuna.load_study(study_name="cnn", storage=sqlite_url).get_trials()
     configs = [t.user_attrs["config"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert {c["layer_type"] for c in configs} == {"conv", "dense"}
