@@ -187,3 +187,20 @@ def test_bad_input_is_one_line_without_traceback(command, says, code, mixed, tmp
     errors = [line for line in result.stderr.splitlines() if line.startswith(("Error:", "sweep: error:"))]
     assert len(errors) == 1 and says in errors[0], result.stderr
     assert "secret" not in result.output and "Traceback" not in result.output
+
+
+def test_table_of_a_sqlite_study_loads_neither_sqlalchemy_nor_alembic(mixed):
+    """Their imports were two thirds of `sweep table`'s start-up; the timing itself is in tests/bench."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom sweep.cli import main\n"
+        f"sys.argv = ['sweep', 'table', '--storage', {mixed!r}, '--study', 'mixed']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "heavy = {'sqlalchemy', 'alembic', 'optuna', 'tensorflow'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "BASELINE" in result.stdout
