@@ -24,15 +24,17 @@ log = logging.getLogger("tensorflow.native")
 def load_keras_quietly() -> None:
     """Import Keras and start its backend's devices once per process, native lines to the log file."""
     lines: list[str] = []
-    with _native_stderr_into(lines):
-        import keras
+    try:
+        with _native_stderr_into(lines):
+            import keras
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
 
-            tf.config.list_physical_devices()  # cuInit happens here, not at import
-    for line in lines:
-        log.info(line)
+                tf.config.list_physical_devices()  # cuInit happens here, not at import
+    finally:  # a failed import keeps its native lines too: they may say why
+        for line in lines:
+            log.info(line)
 
 
 @contextlib.contextmanager

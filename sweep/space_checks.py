@@ -1,4 +1,7 @@
-"""Validation of a parsed space document into :class:`~sweep.space.SearchSpace`.
+"""Validation of a parsed space document (its name, description and parameters) and of a trial config file.
+
+It reads the shared words from :mod:`sweep.vocabulary` and never imports :mod:`sweep.space`, which
+builds the ``SearchSpace`` from what ``check_space`` returns.
 
 Checks at the boundary, scikit-learn style: each fault raises one SpaceError line
 naming the file, the parameter and what was expected; inside, the code trusts it.
