@@ -20,7 +20,9 @@ DEBIAN_DATASET = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte
 
 
 def install(session: nox.Session, extras: str = "") -> None:
-    session.install("-e", f".{extras}")
+    # uv leaves .pyc files unwritten, and where PYTHONDONTWRITEBYTECODE is set every `sweep` process then
+    # compiles TensorFlow, pandas and Optuna from source again: `sweep table` took 7 s instead of 2.5 s.
+    session.install("-e", f".{extras}", env={"UV_COMPILE_BYTECODE": "1"})
     ensure_dataset(session)
 
 

@@ -321,7 +321,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     micro = micro_batch(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
-    check_data_fits(space, split.input_shape)
+    check_data_fits(space.path, space.params, split.input_shape)
     baseline = record_baseline(study, split, settings.data_dir)
     log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
     requeued = requeue_interrupted(study)

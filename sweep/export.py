@@ -61,18 +61,23 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
     """A trial config and its training seed, from a ``sweep best`` file or a bare config JSON/YAML file."""
     import yaml
 
-    from sweep.space import complete_config
+    from sweep.space import SpaceError, complete_config
+    from sweep.space_checks import check_config
 
     try:
         document = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
     except (OSError, yaml.YAMLError) as error:
-        raise ExportError(
+        raise SpaceError(
             f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`"
         ) from None
     config = document.get("config", document) if isinstance(document, dict) else None
     if not isinstance(config, dict) or "hidden_layers" not in config:
-        raise ExportError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
-    return complete_config(config), int(document.get("seed", TRAINING_SEED))
+        raise SpaceError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
+    check_config(config, Path(path))
+    seed = document.get("seed", TRAINING_SEED)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpaceError(f"{path}: 'seed' must be a non-negative integer, got {seed!r}")
+    return complete_config(config), seed
 
 
 def recorded_data(path: str | Path, given: str | None = None) -> str | None:

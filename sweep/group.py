@@ -23,6 +23,7 @@ import numpy as np
 from sweep import signals
 from sweep.data import Split
 from sweep.fused import build_branch, fuse
+from sweep.native import load_keras_quietly
 from sweep.train import DEFAULT_SPEED, Speed, epoch_order, release
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def train_group(
     speed: Speed = DEFAULT_SPEED,
 ) -> GroupStats:
     """Keep up to ``capacity`` trials training together until no trial is left or wanted."""
+    load_keras_quietly()  # TensorFlow's native start-up lines go to the log file
     stats, live, fused, epoch = GroupStats(capacity), [], None, 0
     try:
         while True:

@@ -22,7 +22,10 @@ def parse_duration(value: str | float) -> float:
     if not match or not any(match.groups()):
         raise ValueError(f"{value!r} is not a duration; use e.g. 8h, 90m, 45s, 1h30m or seconds")
     hours, minutes, seconds = (float(group or 0) for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise ValueError(f"{value!r} is no time at all; give a positive duration such as 90m")
+    return total
 
 
 def format_seconds(seconds: float) -> str:

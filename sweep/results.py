@@ -10,10 +10,16 @@ from typing import Any
 import pandas as pd
 
 from sweep.storage import retried_trial_number
+from sweep.vocabulary import VOCABULARY
 
 RANKED_STATES = ("COMPLETE", "BASELINE")
 STATE_ORDER = {"COMPLETE": 0, "BASELINE": 0, "RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}
-LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs", "duration_s"]
+# epochs_run: the epochs a trial reported (a pruned trial stops early); `epochs` is the hyperparameter.
+LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs_run", "duration_s"]
+OUTCOME_COLUMNS = ["engine", "retry_of", "fail_reason"]
+# Every table has these columns in this order (csv and json keep them even when empty, so one script
+# reads every study); text, markdown and html hide the empty ones. Columns beyond them follow, sorted.
+COLUMNS = [*LEADING_COLUMNS, *OUTCOME_COLUMNS, *VOCABULARY]
 
 
 def trial_row(trial) -> dict[str, Any]:
@@ -26,7 +32,7 @@ def trial_row(trial) -> dict[str, Any]:
         "trial": trial.number,
         "state": trial.state.name,
         "val_accuracy": value,
-        "epochs": len(curve),
+        "epochs_run": len(curve),
         "duration_s": trial.duration.total_seconds() if trial.duration else float("nan"),
         "engine": trial.user_attrs.get("engine", "optuna"),
         "retry_of": retry_of,
@@ -62,14 +68,13 @@ def trials_table(study, states: tuple[str, ...] | None = None) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     if table.empty:
-        return pd.DataFrame(columns=LEADING_COLUMNS)
+        return pd.DataFrame(columns=COLUMNS)
     table = _rank(table)
     table["vs_baseline_pp"] = 100 * (table["val_accuracy"] - baseline["val_accuracy"]) if baseline else float("nan")
     if states:
         table = table[table["state"].isin([*states, "BASELINE"])]
-    table = _drop_empty(table)
-    ordered = table[[*LEADING_COLUMNS, *[c for c in table.columns if c not in LEADING_COLUMNS]]]
-    return ordered.reset_index(drop=True).convert_dtypes()  # integer columns stay integers despite gaps
+    table = table.reindex(columns=[*COLUMNS, *sorted(set(table.columns) - set(COLUMNS))])
+    return table.reset_index(drop=True).convert_dtypes()  # integer columns stay integers despite gaps
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
@@ -81,9 +86,10 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _drop_empty(table: pd.DataFrame) -> pd.DataFrame:
-    """Columns that say nothing here (no retries, no failures, one engine) are left out."""
-    optional = ["retry_of", "fail_reason"]
-    empty = [c for c in optional if c in table and (table[c].isna() | (table[c] == "")).all()]
+    """For people: columns that say nothing here (no retries, no failures, one engine, a knob no trial
+    has) are left out. The leading columns always show."""
+    optional = [c for c in table.columns if c not in LEADING_COLUMNS and c != "study"]
+    empty = [c for c in optional if (table[c].isna() | (table[c].astype(object) == "")).all()]
     if "engine" in table and table.loc[table["state"] != "BASELINE", "engine"].nunique() <= 1:
         empty.append("engine")
     return table.drop(columns=empty)
@@ -102,12 +108,12 @@ def baseline_rank(table: pd.DataFrame) -> int | None:
 
 
 def render(table: pd.DataFrame, fmt: str = "text") -> str:
-    """The table as text, csv, markdown, json or html."""
+    """The table as text, csv, markdown, json or html; csv and json keep every column, even empty ones."""
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
         return table.to_json(orient="records", indent=1)
-    shown = _for_people(table)
+    shown = _for_people(_drop_empty(table))
     if fmt == "html":
         return shown.to_html(index=False)
     if fmt == "markdown":
@@ -129,3 +135,30 @@ def _for_people(table: pd.DataFrame) -> pd.DataFrame:
         return str(value)
 
     return pd.DataFrame({c: [cell(c, v) for v in table[c].astype(object)] for c in table.columns})
+
+
+class QueryError(ValueError):
+    """A filter or sort that does not fit the table; the message names the columns one can use."""
+
+
+def query(table: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    """``table.query(where)``, or QueryError naming the expression, pandas's complaint and the columns."""
+    if not where:
+        return table
+    try:
+        return table.query(where)
+    except Exception as error:  # pandas raises SyntaxError, NameError, TypeError, ValueError, KeyError...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise QueryError(
+            f"--where {where!r} is not a pandas query on this table ({reason}); "
+            f"columns: {', '.join(table.columns)}; e.g. --where 'optimizer == \"adam\" and val_accuracy > 0.85'"
+        ) from None
+
+
+def sort_by(table: pd.DataFrame, column: str | None) -> pd.DataFrame:
+    """Highest first; QueryError for a column the table does not have."""
+    if not column:
+        return table
+    if column not in table.columns:
+        raise QueryError(f"--sort {column!r} is not a column; columns: {', '.join(table.columns)}")
+    return table.sort_values(column, ascending=False, na_position="last")

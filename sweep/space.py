@@ -14,34 +14,17 @@ from typing import Any, Protocol
 
 import yaml
 
+from sweep.space_checks import check_space
+from sweep.vocabulary import (  # noqa: F401  (re-exported: the names callers know space by)
+    KNOB_DEFAULTS,
+    PER_LAYER,
+    REFERENCE_CONFIG,
+    VOCABULARY,
+    Param,
+    SpaceError,
+)
+
 SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
-
-# The chapter's reference model; every parameter a space leaves out takes this value.
-REFERENCE_CONFIG: dict[str, Any] = {
-    "layer_type": "dense",
-    "hidden_layers": 1,
-    "units": [100],
-    "activation": "sigmoid",
-    "dropout": 0.0,
-    "optimizer": "rmsprop",
-    "learning_rate": 0.001,
-    "batch_size": 32,
-    "epochs": 5,
-}
-# Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
-KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
-PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
-VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
-OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")
-LAYER_TYPES = ("dense", "conv")
-MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
-TYPES = ("int", "float", "categorical", "bool")
-SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}
-TOP_KEYS = {"name", "description", "params"}
-
-
-class SpaceError(ValueError):
-    """A search-space file is broken; the message is one line for the user."""
 
 
 class Suggester(Protocol):
@@ -57,57 +40,6 @@ class Suggester(Protocol):
     def int(self, name: str, low: int, high: int, step: int, log: bool) -> int: ...
     def float(self, name: str, low: float, high: float, step: float | None, log: bool) -> float: ...
     def categorical(self, name: str, choices: list) -> Any: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Param:
-    """One parameter of a space: a fixed value or a distribution."""
-
-    name: str
-    type: str | None = None  # None: fixed
-    value: Any = None
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    choices: tuple = ()
-    per_layer: bool = False
-    when: tuple[tuple[str, tuple], ...] = ()  # (parameter, allowed values) pairs
-    key: str | None = None  # the engines' name for one of several alternatives, e.g. learning_rate_sgd
-
-    @property
-    def label(self) -> str:
-        """The name engines see: the parameter's own, or its alternative's key."""
-        return self.key or self.name
-
-    @property
-    def fixed(self) -> bool:
-        return self.type is None
-
-    def values(self) -> list | None:
-        """Every value it can take, or None when there are too many to list."""
-        if self.fixed:
-            return [self.value]
-        if self.type in ("categorical", "bool"):
-            return list(self.choices)
-        if self.type == "int" and not self.log:
-            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
-        return None
-
-    def admits(self, value: Any) -> bool:
-        options = self.values()
-        if options is not None:
-            return value in options
-        return isinstance(value, (int, float)) and self.low <= value <= self.high
-
-    def suggest(self, engine: Suggester, name: str) -> Any:
-        if self.fixed:
-            return self.value
-        if self.type == "int":
-            return engine.int(name, int(self.low), int(self.high), int(self.step or 1), self.log)
-        if self.type == "float":
-            return engine.float(name, float(self.low), float(self.high), self.step, self.log)
-        return engine.categorical(name, list(self.choices))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,8 +140,6 @@ def available_spaces() -> list[SearchSpace]:
 
 def load_space(space: str | Path) -> SearchSpace:
     """Read and validate a space file; raise SpaceError with one line on any fault."""
-    from sweep.space_checks import check_space
-
     path = resolve_path(space)
     try:
         document = yaml.safe_load(path.read_text())
@@ -220,4 +150,5 @@ def load_space(space: str | Path) -> SearchSpace:
         where = f"line {mark.line + 1}" if mark else "syntax"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SpaceError(f"{path}: YAML error at {where}: {problem}") from None
-    return check_space(document, path)
+    name, description, params = check_space(document, path)
+    return SearchSpace(name=name, description=description, params=params, path=path)

@@ -1,4 +1,7 @@
-"""Validation of a parsed space document into :class:`~sweep.space.SearchSpace`.
+"""Validation of a parsed space document (its name, description and parameters) and of a trial config file.
+
+It reads the shared words from :mod:`sweep.vocabulary` and never imports :mod:`sweep.space`, which
+builds the ``SearchSpace`` from what ``check_space`` returns.
 
 Checks at the boundary, scikit-learn style: each fault raises one SpaceError line
 naming the file, the parameter and what was expected; inside, the code trusts it.
@@ -10,8 +13,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from sweep.space import (
+from sweep.vocabulary import (
+    ACTIVATIONS,
+    INTEGER_PARAMS,
     LAYER_TYPES,
+    LIMITS,
     MAX_POOLED_LAYERS,
     OPTIMIZERS,
     PER_LAYER,
@@ -20,26 +26,12 @@ from sweep.space import (
     TYPES,
     VOCABULARY,
     Param,
-    SearchSpace,
     SpaceError,
 )
 
-# Numeric limits per parameter: (smallest, largest, whether the largest is excluded).
-LIMITS = {
-    "hidden_layers": (0, 16),
-    "units": (1, 65536),
-    "filters": (1, 4096),
-    "kernel_size": (1, 28),
-    "batch_size": (1, 60000),
-    "epochs": (1, 1000),
-    "learning_rate": (1e-12, 10.0),
-    "dropout": (0.0, 0.95),
-    "momentum": (0.0, 1.0),
-}
-INTEGER_PARAMS = {"hidden_layers", "units", "filters", "kernel_size", "batch_size", "epochs"}
 
-
-def check_space(document: Any, path: Path) -> SearchSpace:
+def check_space(document: Any, path: Path) -> tuple[str, str, dict[str, Param]]:
+    """A parsed space document's name, description and parameters (parents first), or one SpaceError."""
     if not isinstance(document, dict):
         raise SpaceError(f"{path}: expected a mapping with name, description and params")
     unknown = set(document) - TOP_KEYS
@@ -52,12 +44,30 @@ def check_space(document: Any, path: Path) -> SearchSpace:
     for param in params.values():
         _check_when(path, param, params)
     _check_conv_geometry(path, params)
-    return SearchSpace(
-        name=str(document.get("name") or path.stem),
-        description=str(document.get("description") or ""),
-        params=_dependency_order(path, params),
-        path=path,
-    )
+    name = str(document.get("name") or path.stem)
+    return name, str(document.get("description") or ""), _dependency_order(path, params)
+
+
+def check_config(config: dict, path: Path) -> None:
+    """A trial config from a file (``sweep train``) meets the checks a space's values meet, and its
+    per-layer lists have one value per hidden layer; raise one SpaceError line otherwise."""
+    for name, value in config.items():
+        where = f"{path}: parameter {name!r}"
+        if name not in VOCABULARY:
+            raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
+        _check_value(where, name, value)
+    layers = config.get("hidden_layers", 1)
+    conv = config.get("layer_type") == "conv"
+    for name in PER_LAYER:
+        values = config.get(name)
+        allowed = (1, layers) if conv and name == "units" else (layers,)  # a conv stack has one Dense head
+        if isinstance(values, list) and len(values) not in allowed:
+            raise SpaceError(
+                f"{path}: parameter {name!r} has {len(values)} values for {layers} hidden layers; "
+                f"expected {layers} (one per layer)"
+            )
+    if conv and layers > MAX_POOLED_LAYERS:
+        raise SpaceError(f"{path}: parameter 'hidden_layers': at most {MAX_POOLED_LAYERS} conv layers, got {layers}")
 
 
 def _param(path: Path, name: Any, spec: Any) -> Param:
@@ -154,16 +164,9 @@ def _check_value(where: str, name: str, value: Any) -> None:
 
 
 def _check_activation(where: str, value: Any) -> None:
-    import keras  # the authority on activation names; only space validation pays this import
-
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        keras.activations.get(value)
-    except (ValueError, TypeError):
-        raise SpaceError(
-            f"{where}: activation {value!r} is not a Keras activation (e.g. relu, sigmoid, tanh)"
-        ) from None
+    if value not in ACTIVATIONS:
+        shown = ", ".join(ACTIVATIONS)
+        raise SpaceError(f"{where}: activation {value!r} is not a Keras activation; expected one of {shown}")
 
 
 def _parse_when(where: str, when: Any) -> tuple:
@@ -203,24 +206,24 @@ def _check_conv_geometry(path: Path, params: dict[str, Param]) -> None:
         )
 
 
-def check_data_fits(space: SearchSpace, input_shape: tuple[int, ...]) -> None:
+def check_data_fits(path: Path, params: dict[str, Param], input_shape: tuple[int, ...]) -> None:
     """Refuse, before any training, a conv space the data's rows cannot carry: flat features, or more
     2x2 poolings than the smaller image side allows (28 -> 4 layers, 8 -> 3)."""
-    layer_type = space.params.get("layer_type")
+    layer_type = params.get("layer_type")
     if layer_type is None or "conv" not in (layer_type.values() or []):
         return
     if len(input_shape) not in (2, 3):
         raise SpaceError(
-            f"{space.path}: parameter 'layer_type': conv layers need images, and the data has flat rows of "
+            f"{path}: parameter 'layer_type': conv layers need images, and the data has flat rows of "
             f"{tuple(input_shape)}; use layer_type: dense"
         )
     side = min(input_shape[:2])
     allowed = max(side.bit_length() - 1, 0)  # floor(log2(side)) poolings leave at least one pixel
-    layers = space.params.get("hidden_layers")
+    layers = params.get("hidden_layers")
     deepest = max(layers.values() or [layers.high]) if layers else 1
     if deepest > allowed:
         raise SpaceError(
-            f"{space.path}: parameter 'hidden_layers': a conv stack pools 2x2 per layer, so "
+            f"{path}: parameter 'hidden_layers': a conv stack pools 2x2 per layer, so "
             f"{input_shape[0]}x{input_shape[1]} images allow at most {allowed} conv layers, got up to {deepest}"
         )
 

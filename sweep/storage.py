@@ -18,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_STORAGE = "sqlite:///results/sweep.db"
+SCHEMES = ("sqlite", "postgresql", "journal", "redis")
 # A worker that misses heartbeats for GRACE seconds is presumed dead; its trial is retried.
 HEARTBEAT_SECONDS = int(os.environ.get("SWEEP_HEARTBEAT_SECONDS", "10"))
 MAX_RETRIES = 3
@@ -25,6 +26,24 @@ MAX_RETRIES = 3
 
 class StorageError(RuntimeError):
     """The storage URL is malformed or the database cannot be reached."""
+
+    exit_code = 1  # the CLI's exit code: a database that is down is not the user's typo
+
+
+class BadStorage(StorageError):
+    """The storage the user named is not one: an unknown scheme, a file that is not an Optuna database."""
+
+    exit_code = 2
+
+
+def study_names(storage, url: str) -> list[str]:
+    """The studies in an opened storage; a file that is not an Optuna database is one BadStorage line."""
+    import optuna
+
+    try:
+        return optuna.study.get_all_study_names(storage)
+    except Exception as error:  # SQLAlchemy's DatabaseError for a half-written or foreign file, and kin
+        raise BadStorage(f"cannot read storage {mask(url)} ({_first_line(error)}): is it an Optuna database?") from None
 
 
 def mask(url: str) -> str:
@@ -46,36 +65,48 @@ def shares_badly(url: str) -> bool:
     return scheme(url) == "sqlite"
 
 
-def open_storage(url: str | None = None):
-    """An Optuna storage for ``url``; raise StorageError with one line if it is unusable."""
+def open_storage(url: str | None = None, read_only: bool = False):
+    """An Optuna storage for ``url``; raise StorageError with one line if it is unusable.
+
+    ``read_only``: the caller only reads studies (table, best, report, export), so an RDB storage skips
+    Optuna's schema version check (alembic: about a third of ``sweep table``'s start-up) and, for an
+    existing SQLite file, the table creation. Writers (``sweep run``) keep both.
+    """
     url = url or DEFAULT_STORAGE
     kind = scheme(url)
     openers = {"sqlite": _rdb, "postgresql": _rdb, "journal": _journal_file, "redis": _journal_redis}
     if kind not in openers:
-        raise StorageError(
+        raise BadStorage(
             f"storage {mask(url)!r} is not supported: use sqlite:///FILE, postgresql://USER@HOST/DB, "
             "journal:///FILE or redis://HOST:PORT/DB"
         )
     try:
-        return openers[kind](url)
+        return _rdb(url, read_only) if openers[kind] is _rdb else openers[kind](url)
     except StorageError:
         raise
     except Exception as error:  # driver errors vary by database; one clear line for all of them
-        raise StorageError(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
+        named_file = kind == "sqlite" and Path(url.split(":///", 1)[1]).is_file()  # the user's file, not the server
+        fault = BadStorage if named_file else StorageError
+        raise fault(f"cannot open storage {mask(url)} ({_first_line(error)}): {_fix(kind)}") from None
 
 
-def _rdb(url: str):
+def _rdb(url: str, read_only: bool = False):
     import optuna
 
     engine_kwargs = {}
+    existing = False
     if scheme(url) == "sqlite":
-        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.split(":///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = path.is_file() and path.stat().st_size > 0
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     return optuna.storages.RDBStorage(
         url,
         engine_kwargs=engine_kwargs,
+        skip_compatibility_check=read_only,
+        skip_table_creation=read_only and existing,
         heartbeat_interval=HEARTBEAT_SECONDS,
         grace_period=3 * HEARTBEAT_SECONDS,
         heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
@@ -114,14 +145,10 @@ def _split_prefix(url: str) -> tuple[str, str]:
 
 
 def retried_trial_number(trial) -> int | None:
-    """The trial a heartbeat retry re-runs, via Optuna's (experimental-marked) helper."""
-    import warnings
-
-    from optuna.storages import RetryHeartbeatStaleTrialCallback
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+    """The trial a heartbeat retry re-runs: the system attribute that Optuna's (experimental-marked)
+    ``RetryHeartbeatStaleTrialCallback.retried_trial_number`` reads. Looked up here so that a table
+    needs no Optuna import; tests/test_resilience.py checks it against Optuna's helper."""
+    return trial.system_attrs.get("failed_trial")
 
 
 def _fix(kind: str) -> str:

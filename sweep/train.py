@@ -18,6 +18,7 @@ from typing import Any
 from sweep import signals
 from sweep.data import Split
 from sweep.model import build_model
+from sweep.native import load_keras_quietly
 
 STEPS_PER_EXECUTION = 32
 VALIDATION_BATCH = 2048
@@ -88,6 +89,7 @@ def train(
     ``seed`` fixes initial weights and shuffling, so a trial can be retrained to the same score.
     ``order`` replaces Keras's shuffle with a fused group's (see ``DataOrder``).
     """
+    load_keras_quietly()  # the first Keras use: TensorFlow's native start-up lines go to the log file
     import keras
 
     if seed is not None:

@@ -309,7 +309,7 @@ def run_keras_tuner(
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
     baseline = record_baseline(study, split, settings.data_dir)["val_accuracy"]
-    check_data_fits(space, split.input_shape)
+    check_data_fits(space.path, space.params, split.input_shape)
     hypermodel.data_shape = {"input_shape": split.input_shape, "classes": split.classes}
     log.info("study %r, keras-tuner %s: %s; baseline %.4f", study.study_name, tuner, split.describe(), baseline)
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))

@@ -22,6 +22,17 @@ def baseline_cache(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess]:
+    """One real `sweep run` of 4 trials over the tiny space into SQLite, shared by every test that reads a
+    finished study (table, best, report, export, dashboard): (folder, storage URL, the run's output).
+    Tests must not write to its database; copy the file first (see test_rerun_continues...)."""
+    folder = tmp_path_factory.mktemp("tiny_sweep")
+    url = f"sqlite:///{folder / 'sweep.db'}"
+    args = ["--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL), "--storage", url]
+    return folder, url, sweep_cli("run", *args, cwd=folder)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'sweep.db'}"

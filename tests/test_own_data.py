@@ -165,8 +165,8 @@ def test_models_and_space_checks_follow_the_shape(tmp_path):
         "  filters: {type: int, low: 8, high: 16, per_layer: true}\n  kernel_size: 3\n"
     )
     loaded = load_space(space)
-    check_data_fits(loaded, (28, 28))  # 28 -> 14 -> 7 -> 3 -> 1
+    check_data_fits(loaded.path, loaded.params, (28, 28))  # 28 -> 14 -> 7 -> 3 -> 1
     with pytest.raises(SpaceError, match="8x8 images allow at most 3 conv layers, got up to 4"):
-        check_data_fits(loaded, (8, 8))
+        check_data_fits(loaded.path, loaded.params, (8, 8))
     with pytest.raises(SpaceError, match=r"flat rows of \(64,\)"):
-        check_data_fits(loaded, (64,))
+        check_data_fits(loaded.path, loaded.params, (64,))

@@ -22,7 +22,7 @@ import optuna
 import pandas as pd
 import pytest
 import yaml
-from conftest import SMALL, SPACES, sweep_cli
+from conftest import SMALL, sweep_cli
 
 from sweep.report import write_report
 
@@ -32,14 +32,9 @@ SCRIPT_IMPORTS = {"argparse", "gzip", "os", "pathlib", "keras", "numpy"}
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    """One real sweep of 4 trials over the tiny space, shared by the tests below."""
-    folder = tmp_path_factory.mktemp("sweep")
-    url = f"sqlite:///{folder / 'sweep.db'}"
-    sweep_cli(
-        "run", "--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL), "--storage", url,
-        cwd=folder,
-    )  # fmt: skip
+def swept(tiny_sweep):
+    """The session's real 4-trial sweep over the tiny space (tests/conftest.py), and its study."""
+    folder, url, _ = tiny_sweep
     return folder, url, optuna.load_study(study_name="tiny", storage=url)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 
 import optuna
+import pandas as pd
 import pytest
 from conftest import SPACES, sweep_cli
 from optuna.trial import TrialState
@@ -78,12 +80,15 @@ def test_kill_9_mid_trial_then_resume_loses_nothing(tmp_path, sqlite_url):
     (retry,) = [t for t in after if t.system_attrs.get("failed_trial") == killed.number]
     assert retry.params == killed.params and retry.state == TrialState.COMPLETE
     assert len(states[TrialState.COMPLETE]) == 4 and len(after) == 5
-    table = sweep_cli("table", "--study", "steady", "--storage", sqlite_url, "--format", "csv").stdout
-    assert "retry_of" in table.splitlines()[0]
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == killed.number
+    table = pd.read_csv(
+        io.StringIO(sweep_cli("table", "--study", "steady", "--storage", sqlite_url, "--format", "csv").stdout)
+    )
+    assert table.loc[table["trial"] == str(retry.number), "retry_of"].tolist() == [killed.number]
 
 
 def test_sigterm_stops_cleanly_with_the_table_and_resume_retries(tmp_path, sqlite_url):
-    process = start_sweep(tmp_path, sqlite_url, trials=4)
+    process = start_sweep(tmp_path, sqlite_url, trials=3)
     wait_for_a_running_trial_after(sqlite_url, completed=1, process=process)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
@@ -94,11 +99,11 @@ def test_sigterm_stops_cleanly_with_the_table_and_resume_retries(tmp_path, sqlit
     (interrupted,) = states[TrialState.FAIL]
     assert interrupted.user_attrs["interrupted"] and "signal" in interrupted.user_attrs["fail_reason"]
 
-    sweep_cli("run", *STEADY, "--trials", "4", "--storage", sqlite_url, cwd=tmp_path)
+    sweep_cli("run", *STEADY, "--trials", "3", "--storage", sqlite_url, cwd=tmp_path)
     after, states = by_state(sqlite_url)
     (retry,) = [t for t in after if t.user_attrs.get("retry_of") == interrupted.number]
     assert retry.params == interrupted.params and retry.state == TrialState.COMPLETE
-    assert len(states[TrialState.COMPLETE]) == 4 and not states[TrialState.RUNNING]
+    assert len(states[TrialState.COMPLETE]) == 3 and not states[TrialState.RUNNING]
 
 
 def test_diverging_trials_fail_with_their_reason_and_the_sweep_goes_on(tmp_path, sqlite_url):

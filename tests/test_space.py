@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import optuna
 import pytest
 from click.testing import CliRunner
 
+import sweep
 from sweep.cli import main
 from sweep.driver import OptunaSuggester
 from sweep.space import REFERENCE_CONFIG, SPACES_DIR, SpaceError, load_space
+from sweep.vocabulary import ACTIVATIONS, OPTIMIZERS
 
 NOTES_AS_DESIGNED = {
     "hidden_layers": ("int", 1, 3),
@@ -204,3 +211,46 @@ def test_sweep_run_refuses_a_broken_space_before_training(tmp_path, sqlite_url):
 def test_missing_space_file_is_named():
     with pytest.raises(SpaceError, match="no-such-space.yaml"):
         load_space("no-such-space")
+
+
+def test_an_unknown_activation_is_refused_without_importing_tensorflow(tmp_path):
+    path = write(tmp_path, GOOD + "  activation: {type: categorical, choices: [relu, nonsense]}\n", "bad.yaml")
+    probe = (
+        "import sys\nfrom sweep.cli import main\n"
+        f"sys.argv = ['sweep', 'run', '--space', {str(path)!r}, '--storage', 'sqlite:///{tmp_path}/x.db']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "assert code == 2, code\nassert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"sweep: error: {path}: parameter 'activation': activation 'nonsense' is not a Keras activation; "
+        f"expected one of {', '.join(ACTIVATIONS)}"
+    ]
+
+
+def test_keras_names_kept_as_data_are_the_ones_keras_knows():
+    import keras
+
+    helpers = {"get", "serialize", "deserialize"}
+    known = {name for name in dir(keras.activations) if not name.startswith("_") and name not in helpers}
+    assert set(ACTIVATIONS) == known - {"threshold"}  # threshold needs two more arguments than a layer gives
+    probe = keras.ops.ones((2, 4))
+    for name in ACTIVATIONS:
+        assert keras.ops.shape(keras.activations.get(name)(probe))[0] == 2, name
+    for name in OPTIMIZERS:
+        assert isinstance(keras.optimizers.get(name), keras.optimizers.Optimizer), name
+
+
+def test_the_vocabulary_has_one_home_and_imports_run_one_way():
+    """space -> space_checks -> vocabulary, never back."""
+
+    def sweep_imports(module: str) -> set[str]:
+        tree = ast.parse((Path(sweep.__file__).parent / f"{module}.py").read_text())
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        return {name for name in names if name.startswith("sweep.")}
+
+    assert sweep_imports("vocabulary") == set()
+    assert sweep_imports("space_checks") == {"sweep.vocabulary"}
+    assert sweep_imports("space") == {"sweep.space_checks", "sweep.vocabulary"}

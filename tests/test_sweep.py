@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,27 +13,14 @@ import pandas as pd
 import pytest
 from conftest import SMALL, SPACES, sweep_cli
 
+from sweep.driver import SweepSettings, run_sweep
 from sweep.results import baseline_rank, trials_table
 
 
-@pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    """One real sweep of 4 trials over the tiny space, shared by the tests below."""
-    folder = tmp_path_factory.mktemp("sweep")
-    url = f"sqlite:///{folder / 'sweep.db'}"
-    run = sweep_cli(
-        "run",
-        "--space",
-        str(SPACES / "tiny.yaml"),
-        "--trials",
-        "4",
-        "--max-train",
-        str(SMALL),
-        "--storage",
-        url,
-        cwd=folder,
-    )
-    return folder, url, run
+@pytest.fixture
+def swept(tiny_sweep):
+    """The session's real 4-trial sweep over the tiny space (tests/conftest.py)."""
+    return tiny_sweep
 
 
 def test_sweep_stores_every_trial_complete_with_its_curve(swept):
@@ -48,10 +36,16 @@ def test_sweep_stores_every_trial_complete_with_its_curve(swept):
     assert study.best_value > 0.5
 
 
+SWEEP_LINE = re.compile(r"^(sweep: |\d\d:\d\d:\d\d )")  # its messages, and its log lines on the console
+
+
 def test_run_prints_the_ranked_table_and_writes_a_log(swept):
     folder, _, run = swept
     assert "BASELINE" in run.stdout and "val_accuracy" in run.stdout
     assert "best val_accuracy" in (folder / "results" / "tiny.log").read_text()
+    # TensorFlow's native start-up lines (absl, "Could not find cuda drivers", cuInit) stay off the console
+    noise = [line for line in run.stderr.splitlines() if not SWEEP_LINE.match(line)]
+    assert noise == [], noise
 
 
 def test_table_ranks_trials_against_the_baseline(swept):
@@ -99,22 +93,13 @@ def test_optunas_own_cli_lists_the_same_trials(swept):
 
 
 def test_rerun_continues_the_study_to_the_new_total(swept):
+    """The same settings with a higher total run only the missing trial (in-process: the CLI's resume is
+    exercised end to end by tests/test_resilience.py)."""
     folder, url, _ = swept
     copy = folder / "continued.db"
     shutil.copy(folder / "sweep.db", copy)
-    sweep_cli(
-        "run",
-        "--space",
-        str(SPACES / "tiny.yaml"),
-        "--trials",
-        "5",
-        "--max-train",
-        str(SMALL),
-        "--storage",
-        f"sqlite:///{copy}",
-        cwd=folder,
-    )
-    trials = optuna.load_study(study_name="tiny", storage=f"sqlite:///{copy}").get_trials()
+    settings = SweepSettings(space=str(SPACES / "tiny.yaml"), trials=5, max_train=SMALL, storage=f"sqlite:///{copy}")
+    trials = run_sweep(settings).get_trials()
     original = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert len(trials) == 5
     assert [(t.number, t.params, t.value) for t in trials[:4]] == [(t.number, t.params, t.value) for t in original]
@@ -129,10 +114,12 @@ def test_best_then_train_round_trip(swept, tmp_path):
     assert record["trial"] == study.best_trial.number and record["val_accuracy"] == study.best_value
     assert record["config"] == study.best_trial.user_attrs["config"]
     assert record["versions"]["keras"].startswith("3.") and record["study"] == "tiny"
-    out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test").stdout
+    trained = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test")
+    out = trained.stdout
     val = float(out.split("val_accuracy ")[1].split()[0])
     assert abs(val - record["val_accuracy"]) < 0.005, out  # the trial's seed: the same weights and shuffles
     assert "TEST accuracy" in out and "evaluated once" in out
+    assert trained.stderr == ""  # nothing from TensorFlow's native start-up
 
 
 def test_table_and_best_do_not_import_tensorflow(swept):
@@ -152,7 +139,7 @@ def test_table_and_best_do_not_import_tensorflow(swept):
 
 def test_unknown_study_is_one_line(sqlite_url):
     result = sweep_cli("table", "--study", "nope", "--storage", sqlite_url, check=False)
-    assert result.returncode == 1 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_no_model_files_pile_up(swept):
@@ -172,22 +159,10 @@ def test_cnn_space_sweeps_both_layer_types(tmp_path, sqlite_url):
     document["params"]["filters"].update(low=8, high=16)
     space = tmp_path / "cnn.yaml"
     space.write_text(yaml.safe_dump(document))
-    sweep_cli(
-        "run",
-        "--space",
-        str(space),
-        "--trials",
-        "4",
-        "--max-train",
-        "1000",
-        "--sampler",
-        "random",
-        "--pruner",
-        "none",
-        "--storage",
-        sqlite_url,
-        cwd=tmp_path,
+    settings = SweepSettings(
+        space=str(space), trials=4, max_train=1000, sampler="random", pruner="none", storage=sqlite_url
     )
+    run_sweep(settings)  # in-process: the CLI around it is the tiny sweep's
     trials = optuna.load_study(study_name="cnn", storage=sqlite_url).get_trials()
     configs = [t.user_attrs["config"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert {c["layer_type"] for c in configs} == {"conv", "dense"}

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import click
 
-from sweep.storage import DEFAULT_STORAGE, mask  # noqa: F401  (running.py imports mask from here)
+from sweep.storage import DEFAULT_STORAGE, SCHEMES, mask, scheme
+
+BAD_INPUT = 2  # like click's usage errors: the command line, a space or a config file is wrong
 
 
 class UserError(click.ClickException):
-    """A one-line error for the user; exit code 2 for a bad search space, 1 otherwise."""
+    """A one-line error for the user; exit code 2 for bad input (BAD_INPUT), 1 for a failure while working."""
 
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
@@ -57,23 +59,42 @@ def user_errors(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        from sweep.api import UnknownStudy
         from sweep.data import DatasetError
         from sweep.driver import SweepStopped
         from sweep.export import ExportError
+        from sweep.results import QueryError
         from sweep.space import SpaceError
         from sweep.storage import StorageError
 
         try:
             return function(*args, **kwargs)
-        except SpaceError as error:
-            raise UserError(str(error), exit_code=2) from None
-        except (DatasetError, StorageError, ExportError, SweepStopped, ValueError) as error:
+        except (SpaceError, QueryError, UnknownStudy) as error:
+            raise UserError(str(error), exit_code=BAD_INPUT) from None
+        except StorageError as error:
+            raise UserError(str(error), exit_code=error.exit_code) from None
+        except (DatasetError, ExportError, SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
+        except OSError as error:  # e.g. --out in a folder that cannot be written
+            raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
 
     return wrapper
 
 
-storage_option = click.option("--storage", default=None, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}].")
+def _storage_url(ctx, param, value: str | None) -> str | None:
+    if value is not None and scheme(value) not in SCHEMES:
+        raise click.BadParameter(
+            f"{mask(value)!r} is not a storage URL; expected sqlite:///FILE, postgresql://USER@HOST/DB, "
+            "journal:///FILE or redis://HOST:PORT/DB",
+            ctx,
+            param,
+        )
+    return value
+
+
+storage_option = click.option(
+    "--storage", default=None, callback=_storage_url, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]."
+)
 study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
 data_options = [
     click.option(
@@ -82,6 +103,7 @@ data_options = [
         "data_dir",
         envvar="SWEEP_DATA_DIR",
         default=None,
+        type=click.Path(exists=True),
         help="Your own .npz (x_train, y_train[, x_test, y_test]), or the folder with the four Fashion-MNIST .gz "
         "files [default: Fashion-MNIST]. Retraining a study's trials defaults to the .npz the study ran on.",
     ),

@@ -27,7 +27,9 @@ from sweep.cli.app import (
     help="Study name; repeat it (--study a --study b) to show studies side by side [default: notes].",
 )
 @storage_option
-@click.option("--top", type=int, default=None, help="Only the N best rows (the baseline row always shows).")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=None, help="Only the N best rows (the baseline row always shows)."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json", "html"]), default="text")
 @click.option("--state", type=click.Choice(["complete", "pruned", "failed", "all"]), default="all")
 @click.option("--sort", default=None, help="Sort by this column instead of rank.")

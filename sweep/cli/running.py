@@ -25,6 +25,7 @@ from sweep.cli.app import (
     user_errors,
     with_data_options,
 )
+from sweep.native import load_keras_quietly
 
 STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the process that continues it
 
@@ -42,11 +43,11 @@ STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the pr
 @study_option
 @click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe")
 @click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median")
-@click.option("--seed", type=int, default=42, help="Sampler seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
 )
-@click.option("--top", type=int, default=10, help="Rows of the final table.")
+@click.option("--top", type=click.IntRange(min=1), default=10, help="Rows of the final table.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, help="Worker processes on this machine (shared storage)."
 )
@@ -128,6 +129,7 @@ def run(
     try:
         with progress_callbacks(Progress(timeout, trials, settings.started)) as callbacks:
             if engine == "keras-tuner":
+                load_keras_quietly()  # sweep.tuner imports Keras at once; Optuna's path loads it at the first fit
                 from sweep.tuner import run_keras_tuner
 
                 run_keras_tuner(settings, tuner, callbacks=callbacks)
@@ -237,7 +239,7 @@ def baseline(data_dir, max_train):
     help="Comma-separated: optuna, keras-tuner:hyperband, keras-tuner:random, keras-tuner:bayesian.",
 )
 @storage_option
-@click.option("--seed", type=int, default=42, help="Sampler seed, the same for every engine.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed, the same for every engine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
 @click.option("--fuse", type=FuseSize(), default="auto", help="Optuna's group size, as in `sweep run --fuse`.")
 @with_data_options
@@ -248,11 +250,15 @@ def compare(space, budget, engines, storage, seed, fmt, fuse, data_dir, max_trai
     Each engine runs in a study of its own, SPACE-compare-ENGINE, replaced on every run. The table gives
     the best val_accuracy, the trials completed and the seconds until a trial first beat the baseline.
     """
-    from sweep.compare import compare as compare_engines
     from sweep.progress import setup_logging
+    from sweep.space import load_space
+
+    load_space(space)  # a broken space is refused before TensorFlow loads
+    setup_logging(Path("results") / "compare.log")
+    load_keras_quietly()
+    from sweep.compare import compare as compare_engines
     from sweep.results import render
 
-    setup_logging(Path("results") / "compare.log")
     signals.install()
     names = [name for name in engines.split(",") if name.strip()]
     try:
