@@ -22,6 +22,13 @@ OUTCOME_COLUMNS = ["engine", "retry_of", "fail_reason"]
 COLUMNS = [*LEADING_COLUMNS, *OUTCOME_COLUMNS, *VOCABULARY]
 
 
+def _duration(trial) -> float:
+    """Wall time; for a fused trial its share of the group's time (its wall time overlaps the others')."""
+    if "fused_with" in trial.user_attrs and "train_seconds" in trial.user_attrs:
+        return float(trial.user_attrs["train_seconds"])
+    return trial.duration.total_seconds() if trial.duration else float("nan")
+
+
 def trial_row(trial) -> dict[str, Any]:
     """One trial as a flat row: outcome columns, then its config."""
     curve = [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)]
@@ -33,7 +40,7 @@ def trial_row(trial) -> dict[str, Any]:
         "state": trial.state.name,
         "val_accuracy": value,
         "epochs_run": len(curve),
-        "duration_s": trial.duration.total_seconds() if trial.duration else float("nan"),
+        "duration_s": _duration(trial),
         "engine": trial.user_attrs.get("engine", "optuna"),
         "retry_of": retry_of,
         "fail_reason": trial.user_attrs.get("fail_reason", ""),
