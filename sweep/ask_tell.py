@@ -97,9 +97,11 @@ class TrialHooks:
         heartbeats,
         callbacks: list[Any] = (),
         shuffle_seed: int = 0,
+        epoch_size: int | None = None,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
+        self.epoch_size = epoch_size
         self.running: dict[int, Branch] = {}
         self.group_name: str | None = None
         self.told = 0
@@ -153,7 +155,8 @@ class TrialHooks:
 
         trial = branch.handle
         trial.set_user_attr("train_seconds", round(branch.seconds, 3))
-        trial.set_user_attr("data_order", {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch})
+        order = {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch, "size": self.epoch_size}
+        trial.set_user_attr("data_order", order)
         trial.set_user_attr("rss_mb", resident_mb())
         frozen = self.study.tell(trial, value, state=TrialState[state])
         self.heartbeats.remove(trial._trial_id)  # noqa: SLF001
@@ -163,15 +166,22 @@ class TrialHooks:
             callback(self.study, frozen)
 
 
-def run_group(study, space: SearchSpace, split, settings, slots: Callable[[int], int], callbacks, micro_batch: int):
-    """Train one fused group to its end; return the number of trials it told."""
+def run_group(
+    study, space: SearchSpace, split, settings, slots: Callable[[int], int], callbacks, batches: tuple[int, int]
+):
+    """Train one fused group to its end; return the number of trials it told.
+
+    ``batches``: the micro-batch every batch size is a multiple of, and the batch size all are divisors of.
+    """
+    micro_batch, whole = batches
+    epoch_size = len(split.y_train) - len(split.y_train) % whole or None  # whole batches only
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed)
+        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, epoch_size)
         started = time.perf_counter()
         try:
-            stats = train_group(split, hooks, settings.fuse, micro_batch, shuffle_seed)
+            stats = train_group(split, hooks, settings.fuse, micro_batch, shuffle_seed, epoch_size=epoch_size)
         except KeyboardInterrupt:
             hooks.interrupt_all()
             raise

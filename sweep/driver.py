@@ -275,7 +275,7 @@ def open_slots(study, target: int | None, most: int = 1_000_000) -> int:
 
 
 def _fused_group(
-    study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int, micro: int
+    study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int, batches: tuple
 ) -> int:
     """One fused group: it takes new trials while the target, the deadline, the failure guard
     and the recycling count allow, and ends when its last trial has ended."""
@@ -293,19 +293,27 @@ def _fused_group(
         asked[0] += granted
         return granted
 
-    return run_group(study, space, split, settings, slots, callbacks, micro)
+    return run_group(study, space, split, settings, slots, callbacks, batches)
 
 
 def micro_batch(space: SearchSpace) -> int:
     """The batch every branch's batch size is a multiple of: the gcd of the sizes the space can draw."""
-    sizes = space.params["batch_size"].values() if "batch_size" in space.params else [32]
-    common = math.gcd(*(int(size) for size in sizes))
+    common = math.gcd(*batch_sizes(space))
     if common < MIN_MICRO_BATCH:
         raise ValueError(
             f"space {space.name!r}: its batch sizes share no micro-batch of {MIN_MICRO_BATCH} or more (gcd {common}), "
             "so its trials cannot be fused; use --fuse 1, or batch_size as categorical choices or with a step"
         )
     return common
+
+
+def batch_sizes(space: SearchSpace) -> list[int]:
+    return [int(size) for size in (space.params["batch_size"].values() if "batch_size" in space.params else [32])]
+
+
+def group_batches(space: SearchSpace) -> tuple[int, int]:
+    """The micro-batch of fused groups, and the batch size (lcm) that every drawn batch size divides."""
+    return micro_batch(space), math.lcm(*batch_sizes(space))
 
 
 def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
@@ -318,7 +326,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     from sweep.data import load_split
 
     space = load_space(settings.space)
-    micro = micro_batch(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
+    batches = group_batches(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
     check_data_fits(space.path, space.params, split.input_shape)
@@ -340,7 +348,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
         if settings.recycle_after and trials_here >= settings.recycle_after:
             raise Recycle(f"{trials_here} trials in this process")
         if settings.fuse > 1:
-            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, micro)
+            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, batches)
         else:
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
             trials_here += 1

@@ -88,8 +88,14 @@ def train_group(
     micro_batch: int,
     shuffle_seed: int,
     speed: Speed = DEFAULT_SPEED,
+    epoch_size: int | None = None,
 ) -> GroupStats:
-    """Keep up to ``capacity`` trials training together until no trial is left or wanted."""
+    """Keep up to ``capacity`` trials training together until no trial is left or wanted.
+
+    ``epoch_size``: images per epoch, a multiple of every branch's batch size, so that micro-batches
+    add up to whole batches and no accumulated gradient crosses an epoch (the rest of the shuffled
+    images wait for the next epoch's shuffle).
+    """
     load_keras_quietly()  # TensorFlow's native start-up lines go to the log file
     stats, live, fused, epoch = GroupStats(capacity), [], None, 0
     try:
@@ -103,7 +109,7 @@ def train_group(
                 fused = _refuse(fused, live, split, speed)
                 stats.fusions += 1
             started = time.perf_counter()  # compilation, when the group was re-fused, counts too
-            _fit_epoch(fused, split, micro_batch, epoch_order(shuffle_seed, epoch, len(split.y_train)))
+            _fit_epoch(fused, split, micro_batch, epoch_order(shuffle_seed, epoch, len(split.y_train))[:epoch_size])
             probabilities = fused.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
             seconds = time.perf_counter() - started
             stats.group_epochs, stats.branch_epochs = stats.group_epochs + 1, stats.branch_epochs + len(live)

@@ -50,7 +50,7 @@ BATCH_SIZE = $batch_size
 VALIDATION_SHARE = 0.2
 SPLIT_SEED = 42
 SEED = $seed
-DATA_ORDER = $data_order  # a fused trial's shuffle: epoch j saw permutation(seed, first_epoch + j); None: Keras's
+DATA_ORDER = $data_order  # a fused trial: epoch j saw permutation(seed, first_epoch + j)[:size]
 DATA_DIRS = [Path("/usr/share/datasets/fashion-mnist"), Path("~/.keras/datasets/fashion-mnist").expanduser()]
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 DATA_FILE = $data_file  # None: Fashion-MNIST; else the .npz (x_train, y_train) the sweep ran on
@@ -145,7 +145,7 @@ def main():
         model.fit(x_train, y_train, epochs=EPOCHS, **fit)
     for epoch in range(EPOCHS if DATA_ORDER else 0):  # the batches the fused trial saw, in its order
         rng = np.random.default_rng([DATA_ORDER["seed"], DATA_ORDER["first_epoch"] + epoch])
-        order = rng.permutation(len(y_train))
+        order = rng.permutation(len(y_train))[: DATA_ORDER.get("size")]  # whole batches, as the group trained
         model.fit(x_train[order], y_train[order], epochs=epoch + 1, initial_epoch=epoch, shuffle=False, **fit)
     _, val_accuracy = model.evaluate(x_val, y_val, batch_size=2048, verbose=0)
     print(f"val_accuracy {val_accuracy:.4f}")

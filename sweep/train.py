@@ -49,10 +49,14 @@ class DataOrder:
 
     seed: int
     first_epoch: int = 0
+    size: int | None = None  # images per epoch: a multiple of every batch size of the group (None: all)
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> DataOrder | None:
-        return cls(int(record["seed"]), int(record.get("first_epoch", 0))) if record else None
+        if not record:
+            return None
+        size = record.get("size")
+        return cls(int(record["seed"]), int(record.get("first_epoch", 0)), int(size) if size else None)
 
 
 def epoch_order(seed: int, epoch: int, size: int):
@@ -133,7 +137,7 @@ def _fit_in_order(fit: Callable, split: Split, epochs: int, order: DataOrder, cu
     for epoch in range(epochs):
         if len(curve) < epoch:  # TerminateOnNaN stopped the last epoch
             return
-        permutation = epoch_order(order.seed, order.first_epoch + epoch, len(split.y_train))
+        permutation = epoch_order(order.seed, order.first_epoch + epoch, len(split.y_train))[: order.size]
         fit(
             split.x_train[permutation], split.y_train[permutation], epochs=epoch + 1, initial_epoch=epoch, shuffle=False
         )

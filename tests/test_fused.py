@@ -125,7 +125,7 @@ def test_a_fused_sweep_stores_ordinary_trials_that_retrain_alone(tmp_path, sqlit
     assert len(trials) == 6 and {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
     for trial in trials:
         attrs = trial.user_attrs
-        assert attrs["fused_with"].startswith("group-") and set(attrs["data_order"]) == {"seed", "first_epoch"}
+        assert attrs["fused_with"].startswith("group-") and set(attrs["data_order"]) == {"seed", "first_epoch", "size"}
         assert attrs["config"]["batch_size"] == trial.params["batch_size"]
         assert attrs["seed"] == 42 + trial.number and attrs["train_seconds"] > 0
         assert sorted(trial.intermediate_values) == list(range(1, len(trial.intermediate_values) + 1))
