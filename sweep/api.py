@@ -189,14 +189,17 @@ class Study:
         ``test=True`` also evaluates once on the test set.
         """
         from sweep.data import source_for
-        from sweep.export import TRAINING_SEED, read_config, retrain
+        from sweep.export import TRAINING_SEED, read_config, read_data_order, retrain
+        from sweep.train import DataOrder
 
         record = self.best() if config_or_best is None else config_or_best
         if isinstance(record, (str, Path)):
-            config, seed = read_config(record)
+            (config, seed), order = read_config(record), read_data_order(record)
         else:
             config, seed = record.get("config", record), record.get("seed", TRAINING_SEED)
-        return retrain(config, source_for(self.data, data_source(data)), max_train, with_test=test, seed=seed)
+            order = DataOrder.from_record(record.get("data_order"))  # a fused trial's batches, in its order
+        source = source_for(self.data, data_source(data))
+        return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
 
     def export(self, path: str | Path | None = None, data: DataSource = None, max_train: int | None = None) -> dict:
         """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""

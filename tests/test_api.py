@@ -110,9 +110,8 @@ def test_import_and_load_do_not_import_tensorflow(walkthrough):
 
 def test_load_names_the_studies_there(tmp_path):
     import sweep
-    from sweep.export import ExportError
 
-    with pytest.raises(ExportError, match="no study 'nothing'"):
+    with pytest.raises(sweep.api.UnknownStudy, match="no study 'nothing'"):
         sweep.load("nothing", storage=f"sqlite:///{tmp_path / 'empty.db'}")
 
 
