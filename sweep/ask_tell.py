@@ -111,7 +111,9 @@ class TrialHooks:
 
         signals.check()
         branches = []
-        for _ in range(self.slots(free)):
+        for _ in range(free):
+            if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
+                break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()
