@@ -145,6 +145,8 @@ def test_too_many_failures_in_a_row_stop_the_sweep_with_a_message(tmp_path, sqli
         "1000",
         "--max-failures",
         "2",
+        "--fuse",
+        "1",  # one at a time: the guard stops before a third trial starts (a fused group's trials all run)
         "--storage",
         sqlite_url,
         cwd=tmp_path,
