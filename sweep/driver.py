@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -240,7 +241,8 @@ class FailureGuard:
         self.in_a_row += 1
         self.last_reason = trial.user_attrs.get("fail_reason", "unknown")
         if self.in_a_row >= self.limit:
-            study.stop()
+            with contextlib.suppress(RuntimeError):  # outside optimize (fused groups) the loop reads `tripped`
+                study.stop()
 
     @property
     def tripped(self) -> bool:

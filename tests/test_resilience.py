@@ -49,7 +49,8 @@ def wait_for_a_running_trial_after(url: str, completed: int, process, limit: flo
         except KeyError:
             trials = []
         done = [t for t in trials if t.state == TrialState.COMPLETE]
-        running = [t for t in trials if t.state == TrialState.RUNNING and t.intermediate_values]
+        # one epoch of three reported: two are left for the signal to land in, even on a loaded machine
+        running = [t for t in trials if t.state == TrialState.RUNNING and len(t.intermediate_values) == 1]
         if len(done) >= completed and running:
             return trials
         time.sleep(0.2)
@@ -132,7 +133,8 @@ def test_diverging_trials_fail_with_their_reason_and_the_sweep_goes_on(tmp_path,
     assert "fail_reason" in run.stdout
 
 
-def test_too_many_failures_in_a_row_stop_the_sweep_with_a_message(tmp_path, sqlite_url):
+@pytest.mark.parametrize("fuse", ["1", "4"])
+def test_too_many_failures_in_a_row_stop_the_sweep_with_a_message(tmp_path, sqlite_url, fuse):
     broken = tmp_path / "explode.yaml"
     broken.write_text((SPACES / "diverge.yaml").read_text().replace("choices: [0.01, 10.0]", "choices: [10.0]"))
     result = sweep_cli(
@@ -146,7 +148,7 @@ def test_too_many_failures_in_a_row_stop_the_sweep_with_a_message(tmp_path, sqli
         "--max-failures",
         "2",
         "--fuse",
-        "1",  # one at a time: the guard stops before a third trial starts (a fused group's trials all run)
+        fuse,
         "--storage",
         sqlite_url,
         cwd=tmp_path,
@@ -155,7 +157,8 @@ def test_too_many_failures_in_a_row_stop_the_sweep_with_a_message(tmp_path, sqli
     assert result.returncode == 1
     assert "2 failed trials in a row" in result.stderr and "diverged" in result.stderr
     trials = optuna.load_study(study_name="diverge", storage=sqlite_url).get_trials()
-    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+    # One at a time, the guard stops before a third trial starts; a fused group's trials all ran at once.
+    assert [t.state for t in trials] == [TrialState.FAIL] * (2 if fuse == "1" else 4)
 
 
 @pytest.mark.parametrize(
