@@ -98,15 +98,18 @@ class TrialHooks:
         callbacks: list[Any] = (),
         shuffle_seed: int = 0,
         epoch_size: int | None = None,
+        beyond: Callable[[int], bool] = lambda number: False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
-        self.epoch_size = epoch_size
+        self.epoch_size, self.beyond = epoch_size, beyond
         self.running: dict[int, Branch] = {}
         self.group_name: str | None = None
         self.told = 0
 
     def more(self, free: int) -> list[Branch]:
+        from optuna.trial import TrialState
+
         from sweep.driver import OptunaSuggester
 
         signals.check()
@@ -117,6 +120,10 @@ class TrialHooks:
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()
+            if self.beyond(trial.number):  # another worker took the last place first: this one never runs
+                trial.set_user_attr("fail_reason", "not run: the study reached its trial count while it was asked")
+                self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
+                break
             self.heartbeats.add(trial._trial_id)  # noqa: SLF001
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
@@ -169,7 +176,14 @@ class TrialHooks:
 
 
 def run_group(
-    study, space: SearchSpace, split, settings, slots: Callable[[int], int], callbacks, batches: tuple[int, int]
+    study,
+    space: SearchSpace,
+    split,
+    settings,
+    slots: Callable[[int], int],
+    callbacks,
+    batches: tuple[int, int],
+    beyond: Callable[[int], bool] = lambda number: False,
 ):
     """Train one fused group to its end; return the number of trials it told.
 
@@ -180,7 +194,7 @@ def run_group(
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, epoch_size)
+        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, epoch_size, beyond)
         started = time.perf_counter()
         try:
             stats = train_group(split, hooks, settings.fuse, micro_batch, shuffle_seed, epoch_size=epoch_size)

@@ -295,7 +295,21 @@ def _fused_group(
         asked[0] += granted
         return granted
 
-    return run_group(study, space, split, settings, slots, callbacks, batches)
+    def beyond(number: int) -> bool:
+        return beyond_target(study, settings.trials, number)
+
+    return run_group(study, space, split, settings, slots, callbacks, batches, beyond)
+
+
+def beyond_target(study, target: int | None, number: int) -> bool:
+    """Whether trial ``number`` was asked after the target was taken. Workers that counted open slots at
+    the same moment agree on who came first by trial number, which the storage hands out one by one."""
+    from optuna.trial import TrialState
+
+    if target is None:
+        return False
+    started = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
+    return sum(trial.number < number for trial in started) >= target
 
 
 def micro_batch(space: SearchSpace) -> int:

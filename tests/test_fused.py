@@ -206,4 +206,5 @@ def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, po
     sweep_cli("run", *tiny, "--workers", "2", "--fuse", "4", "--trials", "8", "--storage", postgres_url, cwd=tmp_path)
     trials = study_trials(postgres_url)
     assert_exactly(trials, 8)
-    assert len({t.user_attrs["fused_with"] for t in trials}) == 2  # one group per worker
+    ran = [t for t in trials if t.state != TrialState.FAIL]  # a FAIL here was asked after the count was full
+    assert len({t.user_attrs["fused_with"] for t in ran}) == 2  # one group per worker
