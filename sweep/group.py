@@ -106,7 +106,7 @@ def train_group(
                 live += joined
                 if not live:
                     break
-                fused = _refuse(fused, live, split, speed)
+                fused = _fuse_live(live, split, speed)
                 stats.fusions += 1
             started = time.perf_counter()  # compilation, when the group was re-fused, counts too
             _fit_epoch(fused, split, micro_batch, epoch_order(shuffle_seed, epoch, len(split.y_train))[:epoch_size])
@@ -148,9 +148,8 @@ def _take_new(hooks: GroupHooks, free: int, micro_batch: int, epoch: int, split:
     return joined
 
 
-def _refuse(previous, live: list[Branch], split: Split, speed: Speed):
+def _fuse_live(live: list[Branch], split: Split, speed: Speed):
     """The fused program for the live branches; their weights and optimizer states carry over."""
-    del previous  # its compiled step refers to branches that left
     return fuse(
         [branch.model for branch in live],
         [branch.optimizer for branch in live],

@@ -20,6 +20,7 @@ import pytest
 from conftest import SPACES, sweep_cli
 from optuna.trial import TrialState
 from test_distributed import assert_exactly, postgres_url, study_trials  # noqa: F401 (fixture)
+from test_resilience import wait_for_a_running_trial_after
 
 from sweep.data import load_split
 from sweep.group import Branch, train_group
@@ -150,24 +151,9 @@ def start_fused_sweep(folder, url, trials: int) -> subprocess.Popen:
     )
 
 
-def wait_for_a_group_mid_epoch(url: str, process, limit: float = 240) -> list:
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        assert process.poll() is None, process.communicate()[1][-2000:]
-        try:
-            trials = optuna.load_study(study_name="steady", storage=url).get_trials()
-        except KeyError:
-            trials = []
-        running = [t for t in trials if t.state == TrialState.RUNNING and t.intermediate_values]
-        if len(running) == 3:
-            return running
-        time.sleep(0.2)
-    raise AssertionError("the group never got past its first epoch")
-
-
 def test_kill_9_mid_group_fails_and_retries_every_trial_of_the_group(tmp_path, sqlite_url):
     process = start_fused_sweep(tmp_path, sqlite_url, trials=3)
-    group = wait_for_a_group_mid_epoch(sqlite_url, process)
+    group = wait_for_a_running_trial_after(sqlite_url, completed=0, process=process, running=3)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -184,7 +170,7 @@ def test_kill_9_mid_group_fails_and_retries_every_trial_of_the_group(tmp_path, s
 
 def test_sigterm_stores_the_whole_group_as_interrupted_and_resume_requeues_each(tmp_path, sqlite_url):
     process = start_fused_sweep(tmp_path, sqlite_url, trials=3)
-    group = wait_for_a_group_mid_epoch(sqlite_url, process)
+    group = wait_for_a_running_trial_after(sqlite_url, completed=0, process=process, running=3)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 143, err[-2000:]

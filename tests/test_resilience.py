@@ -39,8 +39,9 @@ def start_sweep(folder, url, trials: int) -> subprocess.Popen:
     )
 
 
-def wait_for_a_running_trial_after(url: str, completed: int, process, limit: float = 240):
-    """Block until `completed` trials are done and the next one is mid-way through its epochs."""
+def wait_for_a_running_trial_after(url: str, completed: int, process, running: int = 1, limit: float = 240) -> list:
+    """Block until `completed` trials are done and `running` trials are mid-way through their epochs
+    (one trial alone, or a fused group); return those running trials."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
         assert process.poll() is None, process.communicate()[1][-2000:]
@@ -50,9 +51,9 @@ def wait_for_a_running_trial_after(url: str, completed: int, process, limit: flo
             trials = []
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         # one epoch of three reported: two are left for the signal to land in, even on a loaded machine
-        running = [t for t in trials if t.state == TrialState.RUNNING and len(t.intermediate_values) == 1]
-        if len(done) >= completed and running:
-            return trials
+        midway = [t for t in trials if t.state == TrialState.RUNNING and len(t.intermediate_values) == 1]
+        if len(done) >= completed and len(midway) >= running:
+            return midway
         time.sleep(0.2)
     raise AssertionError("the sweep never got mid-trial")
 

@@ -11,7 +11,7 @@ import os
 import re
 
 import pandas as pd
-from _common import REFERENCE, write_table
+from _common import write_table
 from drawn import draw_params
 from test_throughput import run_naive, run_sweep
 
@@ -85,5 +85,6 @@ def test_fused_throughput(tmp_path):
         + per_config.to_markdown(index=False, floatfmt=".4g")
     )
     write_table("fused", "Fused trials: trials per hour against the naive loop and --fuse 1", pd.DataFrame(rows), notes)
-    assert (REFERENCE / "fused.md").exists()
+    fused_rows = [row for row in rows if row["contender"].startswith("--fuse")]
+    assert all(row["mean |Δ val_acc| vs --fuse 1"] < 0.02 for row in fused_rows)  # equal accuracy per config
     assert all(row["mean val_acc"] > 0.6 for row in rows)  # every contender really trained
