@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from sweep import signals
-from sweep.space import SearchSpace, load_space
+from sweep.space import SearchSpace, SpaceError, load_space
 from sweep.space_checks import check_data_fits
 from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 
@@ -316,7 +316,7 @@ def micro_batch(space: SearchSpace) -> int:
     """The batch every branch's batch size is a multiple of: the gcd of the sizes the space can draw."""
     common = math.gcd(*batch_sizes(space))
     if common < MIN_MICRO_BATCH:
-        raise ValueError(
+        raise SpaceError(
             f"space {space.name!r}: its batch sizes share no micro-batch of {MIN_MICRO_BATCH} or more (gcd {common}), "
             "so its trials cannot be fused; use --fuse 1, or batch_size as categorical choices or with a step"
         )
