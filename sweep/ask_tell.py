@@ -182,22 +182,16 @@ def run_group(
     settings,
     slots: Callable[[int], int],
     callbacks,
-    batches: tuple[int, int],
     beyond: Callable[[int], bool] = lambda number: False,
 ):
-    """Train one fused group to its end; return the number of trials it told.
-
-    ``batches``: the micro-batch every batch size is a multiple of, and the batch size all are divisors of.
-    """
-    micro_batch, whole = batches
-    epoch_size = len(split.y_train) - len(split.y_train) % whole or None  # whole batches only
+    """Train one fused group to its end; return the number of trials it told."""
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, epoch_size, beyond)
+        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond=beyond)
         started = time.perf_counter()
         try:
-            stats = train_group(split, hooks, settings.fuse, micro_batch, shuffle_seed, epoch_size=epoch_size)
+            stats = train_group(split, hooks, settings.fuse, shuffle_seed)
         except KeyboardInterrupt:
             hooks.interrupt_all()
             raise

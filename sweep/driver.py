@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import time
 from typing import Any
 
 from sweep import signals
-from sweep.space import SearchSpace, SpaceError, load_space
+from sweep.space import SearchSpace, load_space
 from sweep.space_checks import check_data_fits
 from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 
@@ -18,7 +17,6 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("COMPLETE", "PRUNED")
 MAX_CONSECUTIVE_FAILURES = 5
-MIN_MICRO_BATCH = 8  # fused branches accumulate micro-batches of at least this many images
 
 
 class SweepStopped(RuntimeError):
@@ -276,9 +274,7 @@ def open_slots(study, target: int | None, most: int = 1_000_000) -> int:
     return min(most, max(target - started, counts[TrialState.WAITING]))
 
 
-def _fused_group(
-    study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int, batches: tuple
-) -> int:
+def _fused_group(study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int) -> int:
     """One fused group: it takes new trials while the target, the deadline, the failure guard
     and the recycling count allow, and ends when its last trial has ended."""
     from sweep.ask_tell import run_group
@@ -298,7 +294,7 @@ def _fused_group(
     def beyond(number: int) -> bool:
         return beyond_target(study, settings.trials, number)
 
-    return run_group(study, space, split, settings, slots, callbacks, batches, beyond)
+    return run_group(study, space, split, settings, slots, callbacks, beyond)
 
 
 def beyond_target(study, target: int | None, number: int) -> bool:
@@ -312,26 +308,6 @@ def beyond_target(study, target: int | None, number: int) -> bool:
     return sum(trial.number < number for trial in started) >= target
 
 
-def micro_batch(space: SearchSpace) -> int:
-    """The batch every branch's batch size is a multiple of: the gcd of the sizes the space can draw."""
-    common = math.gcd(*batch_sizes(space))
-    if common < MIN_MICRO_BATCH:
-        raise SpaceError(
-            f"space {space.name!r}: its batch sizes share no micro-batch of {MIN_MICRO_BATCH} or more (gcd {common}), "
-            "so its trials cannot be fused; use --fuse 1, or batch_size as categorical choices or with a step"
-        )
-    return common
-
-
-def batch_sizes(space: SearchSpace) -> list[int]:
-    return [int(size) for size in (space.params["batch_size"].values() if "batch_size" in space.params else [32])]
-
-
-def group_batches(space: SearchSpace) -> tuple[int, int]:
-    """The micro-batch of fused groups, and the batch size (lcm) that every drawn batch size divides."""
-    return micro_batch(space), math.lcm(*batch_sizes(space))
-
-
 def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     """Run trials until the target count or the timeout; return the study.
 
@@ -342,7 +318,6 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     from sweep.data import load_split
 
     space = load_space(settings.space)
-    batches = group_batches(space) if settings.fuse > 1 else None  # refuse an unfusable space before any work
     study = open_study(settings, space)
     split = load_split(settings.data_dir, settings.max_train)
     check_data_fits(space.path, space.params, split.input_shape)
@@ -364,7 +339,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
         if settings.recycle_after and trials_here >= settings.recycle_after:
             raise Recycle(f"{trials_here} trials in this process")
         if settings.fuse > 1:
-            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, batches)
+            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here)
         else:
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
             trials_here += 1

@@ -9,9 +9,10 @@ optimizer. Everything runs through Keras's ordinary ``fit`` on every backend: no
 backend-specific ``train_step``. Under JAX the per-branch optimizer states ride in the one
 optimizer state that ``fit`` threads through its compiled step.
 
-A branch whose batch size is a multiple of the group's micro-batch accumulates gradients
-over ``batch_size / micro_batch`` micro-batches (Keras's ``gradient_accumulation_steps``),
-which averages them: the same update as one batch of ``batch_size`` images.
+The branches of one program share a batch size (``group.py`` buckets them): each branch
+takes exactly the steps it would take alone. (Gradient accumulation over a common micro-batch
+was measured too and lost: a batch-256 branch then paid for eight batch-32 steps; see
+``results/reference/fused.md``.)
 """
 
 from __future__ import annotations
@@ -21,20 +22,17 @@ from typing import Any
 from sweep.model import build_model, build_optimizer
 
 
-def build_branch(config: dict[str, Any], micro_batch: int, seed: int, name: str, split) -> tuple[Any, Any]:
-    """``build_model(config)`` under the trial's seed, and its optimizer accumulating up to its batch size.
+def build_branch(config: dict[str, Any], seed: int, name: str, split) -> tuple[Any, Any]:
+    """``build_model(config)`` under the trial's seed, and its own optimizer.
 
     Built right after ``set_random_seed(seed)``, exactly as ``train.train`` builds a solo trial,
     so the branch starts from the very weights the trial's solo retraining starts from.
     """
     import keras
 
-    steps, remainder = divmod(config["batch_size"], micro_batch)
-    if remainder or steps < 1:
-        raise ValueError(f"batch_size {config['batch_size']} is not a multiple of the micro-batch {micro_batch}")
     keras.utils.set_random_seed(seed)
     model = build_model(config, input_shape=split.input_shape, classes=split.classes, name=name)
-    return model, build_optimizer(config, gradient_accumulation_steps=steps)
+    return model, build_optimizer(config)
 
 
 def fuse(

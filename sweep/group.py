@@ -3,7 +3,9 @@
 The group knows nothing of Optuna: a ``GroupHooks`` object (the driver's) hands it new
 trials and hears each branch's outcome. At every epoch boundary the group drops the
 branches that were pruned, diverged or ran their epochs, takes new trials into the free
-places, and fuses the survivors anew, so no compute goes to a finished trial.
+places, and fuses anew the buckets whose members changed, so no compute goes to a finished
+trial. A bucket holds the branches of one batch size: each trains at its own batch size,
+with no gradient accumulation, as it would alone.
 
 All branches of a group see the same data order: epoch ``e`` of the group shuffles with
 ``epoch_order(shuffle_seed, e)``. A branch that joined at group epoch ``first_epoch`` saw
@@ -85,42 +87,34 @@ def train_group(
     split: Split,
     hooks: GroupHooks,
     capacity: int,
-    micro_batch: int,
     shuffle_seed: int,
     speed: Speed = DEFAULT_SPEED,
     epoch_size: int | None = None,
 ) -> GroupStats:
     """Keep up to ``capacity`` trials training together until no trial is left or wanted.
 
-    ``epoch_size``: images per epoch, a multiple of every branch's batch size, so that micro-batches
-    add up to whole batches and no accumulated gradient crosses an epoch (the rest of the shuffled
-    images wait for the next epoch's shuffle).
+    The live branches that share a batch size train as one fused program (a *bucket*); each bucket
+    trains the group's epoch in turn on the same shuffle. A bucket is fused anew only when its members
+    change. ``epoch_size``: images per epoch (None: all), the head of each epoch's shuffle.
     """
     load_keras_quietly()  # TensorFlow's native start-up lines go to the log file
-    stats, live, fused, epoch = GroupStats(capacity), [], None, 0
+    stats, live, buckets, epoch = GroupStats(capacity), [], {}, 0
     try:
         while True:
-            joined = _take_new(hooks, capacity - len(live), micro_batch, epoch, split)
+            joined = _take_new(hooks, capacity - len(live), epoch, split)
             stats.trials += len(joined)
-            if joined or fused is None or len(live) != fused.output_shape[1]:
-                live += joined
-                if not live:
-                    break
-                fused = _fuse_live(live, split, speed)
-                stats.fusions += 1
-            started = time.perf_counter()  # compilation, when the group was re-fused, counts too
-            _fit_epoch(fused, split, micro_batch, epoch_order(shuffle_seed, epoch, len(split.y_train))[:epoch_size])
-            probabilities = fused.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
-            seconds = time.perf_counter() - started
+            live += joined
+            if not live:
+                break
+            buckets = _rebucket(buckets, live, split, speed, stats)
+            order = epoch_order(shuffle_seed, epoch, len(split.y_train))[:epoch_size]
+            for bucket in buckets.values():
+                stats.seconds += _train_bucket_epoch(bucket, split, order, speed, hooks)
             stats.group_epochs, stats.branch_epochs = stats.group_epochs + 1, stats.branch_epochs + len(live)
-            stats.seconds += seconds
-            for index, branch in enumerate(live):
-                branch.seconds += seconds / len(live)
-                _judge(branch, probabilities[:, index], split.y_val, hooks)
             live = [branch for branch in live if branch.live]
             epoch += 1
     finally:
-        release(fused)
+        release()
     log.info(
         "group of %d: %d trials, %d group epochs, %.0f%% of places live, %d fusions, %.1f s",
         capacity,
@@ -133,13 +127,63 @@ def train_group(
     return stats
 
 
-def _take_new(hooks: GroupHooks, free: int, micro_batch: int, epoch: int, split: Split) -> list[Branch]:
+@dataclasses.dataclass(eq=False)
+class Bucket:
+    """The live branches of one batch size and their fused program."""
+
+    batch_size: int
+    members: list[Branch]
+    program: Any = dataclasses.field(default=None, repr=False)
+
+
+def _rebucket(buckets: dict[int, Bucket], live: list[Branch], split: Split, speed: Speed, stats: GroupStats):
+    """One bucket per batch size among the live branches; a bucket whose members changed is fused anew.
+
+    The branches' weights and optimizer states live in their own models and optimizers, so they carry
+    over into the new program.
+    """
+    sizes = sorted({branch.config["batch_size"] for branch in live})
+    fresh = {}
+    for size in sizes:
+        members = [branch for branch in live if branch.config["batch_size"] == size]
+        kept = buckets.get(size)
+        if kept is not None and kept.members == members:
+            fresh[size] = kept
+            continue
+        fresh[size] = Bucket(size, members, _fuse(members, split, speed))
+        stats.fusions += 1
+    return fresh
+
+
+def _fuse(members: list[Branch], split: Split, speed: Speed):
+    return fuse(
+        [branch.model for branch in members],
+        [branch.optimizer for branch in members],
+        split.x_train.shape[1:],
+        steps_per_execution=speed.steps_per_execution,
+        jit_compile=speed.jit_compile,
+    )
+
+
+def _train_bucket_epoch(bucket: Bucket, split: Split, order: np.ndarray, speed: Speed, hooks: GroupHooks) -> float:
+    """One epoch of a bucket's program, then each member's verdict; returns the seconds it took."""
+    started = time.perf_counter()  # compilation, when the bucket was fused anew, counts too
+    _fit_epoch(bucket.program, split, bucket.batch_size, order)
+    probabilities = bucket.program.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
+    seconds = time.perf_counter() - started
+    for index, branch in enumerate(bucket.members):
+        branch.seconds += seconds / len(bucket.members)
+        _judge(branch, probabilities[:, index], split.y_val, hooks)
+    return seconds
+
+
+def _take_new(hooks: GroupHooks, free: int, epoch: int, split: Split) -> list[Branch]:
     if free <= 0:
         return []
     joined = []
     for branch in hooks.more(free):
         try:
-            branch.model, branch.optimizer = build_branch(branch.config, micro_batch, branch.seed, branch.name, split)
+            branch.model, branch.optimizer = build_branch(branch.config, branch.seed, branch.name, split)
         except Exception as error:  # a config the builder refuses fails alone
             hooks.failed(branch, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
@@ -148,24 +192,13 @@ def _take_new(hooks: GroupHooks, free: int, micro_batch: int, epoch: int, split:
     return joined
 
 
-def _fuse_live(live: list[Branch], split: Split, speed: Speed):
-    """The fused program for the live branches; their weights and optimizer states carry over."""
-    return fuse(
-        [branch.model for branch in live],
-        [branch.optimizer for branch in live],
-        split.x_train.shape[1:],
-        steps_per_execution=speed.steps_per_execution,
-        jit_compile=speed.jit_compile,
-    )
-
-
-def _fit_epoch(fused, split: Split, micro_batch: int, order: np.ndarray) -> None:
+def _fit_epoch(program, split: Split, batch_size: int, order: np.ndarray) -> None:
     import keras
 
-    fused.fit(
+    program.fit(
         split.x_train[order],
         split.y_train[order],
-        batch_size=micro_batch,
+        batch_size=batch_size,
         epochs=1,
         shuffle=False,
         verbose=0,

@@ -93,17 +93,12 @@ def _dropout(config: dict[str, Any]) -> list:
     return [keras.layers.Dropout(rate)] if rate else []
 
 
-def build_optimizer(config: dict[str, Any], gradient_accumulation_steps: int | None = None):
-    """The configured optimizer; SGD takes momentum and nesterov, RMSprop takes momentum.
-
-    ``gradient_accumulation_steps`` averages that many micro-batches into one update (fused trials).
-    """
+def build_optimizer(config: dict[str, Any]):
+    """The configured optimizer; SGD takes momentum and nesterov, RMSprop takes momentum."""
     import keras
 
     name = config.get("optimizer", "rmsprop")
     kwargs: dict[str, Any] = {"learning_rate": config.get("learning_rate", 0.001)}
-    if gradient_accumulation_steps and gradient_accumulation_steps > 1:
-        kwargs["gradient_accumulation_steps"] = gradient_accumulation_steps
     if name in ("sgd", "rmsprop") and "momentum" in config:
         kwargs["momentum"] = config["momentum"]
     if name == "sgd" and "nesterov" in config:

@@ -1,9 +1,9 @@
 """Fused trials: many trials as one Keras program, each still an ordinary Optuna trial.
 
 Measured on this machine (TensorFlow and JAX on CPU, 2,048 training images): a fused branch's
-per-epoch validation accuracy equals its solo retraining's to the last printed digit, with
-gradient accumulation for batch sizes above the micro-batch too. The stated tolerance is
-``RETRAIN_TOLERANCE``; it leaves room for float reassociation on other machines.
+per-epoch validation accuracy equals its solo retraining's to the last printed digit, for every
+batch size of a mixed group. The stated tolerance is ``RETRAIN_TOLERANCE``; it leaves room for
+float reassociation on other machines.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sweep.group import Branch, train_group
 from sweep.train import DataOrder, train
 
 RETRAIN_TOLERANCE = 0.002
-ALIGNED = 2048  # a multiple of every batch size used here: micro-batches add up to whole batches
+GROUP_IMAGES = 2048  # training images in the group tests
 HEARTBEAT = {"SWEEP_HEARTBEAT_SECONDS": "1"}
 STEADY = ["--space", str(SPACES / "steady.yaml"), "--max-train", "4000", "--pruner", "none"]
 DENSE = {"layer_type": "dense", "dropout": 0.0, "activation": "relu", "epochs": 2}
@@ -65,29 +65,29 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def aligned_split():
-    return load_split(max_train=ALIGNED)
+def group_split():
+    return load_split(max_train=GROUP_IMAGES)
 
 
-def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(aligned_split):
+def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(group_split):
     hooks = Recorder([*MIXED, DIVERGING])
-    stats = train_group(aligned_split, hooks, capacity=4, micro_batch=32, shuffle_seed=7)
+    stats = train_group(group_split, hooks, capacity=4, shuffle_seed=7)
 
     assert hooks.failures == {3: "diverged: loss became nan in epoch 1"}  # it fails alone
     assert sorted(hooks.finished_ids) == [0, 1, 2] and stats.trials == 4
+    assert stats.fusions == 4  # batch 32 (with the diverging branch), 64 and 128; then batch 32 without it
     for index, config in enumerate(MIXED):
         optimizer = hooks.branches[index].optimizer
         assert type(optimizer).__name__.lower() == config["optimizer"]
         assert float(optimizer.learning_rate) == pytest.approx(config["learning_rate"])
-        steps = optimizer.gradient_accumulation_steps or 1
-        assert steps * 32 == config["batch_size"]  # the effective batch is the configured one
-        updates = int(optimizer.iterations)  # counts applied updates, not micro-batches
-        assert updates == config["epochs"] * ALIGNED // config["batch_size"]
+        assert not optimizer.gradient_accumulation_steps
+        updates = int(optimizer.iterations)  # one update per batch of the configured size
+        assert updates == config["epochs"] * -(-GROUP_IMAGES // config["batch_size"])
     assert float(hooks.branches[0].optimizer.momentum) == pytest.approx(0.9)
 
     # Each fused branch is the very model its trial's solo retraining trains: same weights, same batches.
     for index, config in enumerate(MIXED):
-        solo = train(config, aligned_split, seed=100 + index, order=DataOrder(7, hooks.branches[index].first_epoch))
+        solo = train(config, group_split, seed=100 + index, order=DataOrder(7, hooks.branches[index].first_epoch))
         assert solo.curve == pytest.approx(hooks.curves[index], abs=RETRAIN_TOLERANCE)
 
 
@@ -101,7 +101,7 @@ from test_fused import MIXED, Recorder
 split = load_split(max_train=1024)
 configs = [{**config, "epochs": 1} for config in MIXED[:2]]
 hooks = Recorder(configs)
-train_group(split, hooks, capacity=2, micro_batch=32, shuffle_seed=3)
+train_group(split, hooks, capacity=2, shuffle_seed=3)
 solo = [train(c, split, seed=100 + i, order=DataOrder(3, 0)).curve for i, c in enumerate(configs)]
 print(json.dumps({"fused": [hooks.curves[0], hooks.curves[1]], "solo": solo}))
 """
@@ -120,7 +120,7 @@ print(json.dumps({"fused": [hooks.curves[0], hooks.curves[1]], "solo": solo}))
 
 
 def test_a_fused_sweep_stores_ordinary_trials_that_retrain_alone(tmp_path, sqlite_url):
-    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(ALIGNED)]
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(GROUP_IMAGES)]
     sweep_cli("run", *tiny, "--fuse", "4", "--trials", "6", "--storage", sqlite_url, cwd=tmp_path)
     trials = optuna.load_study(study_name="tiny", storage=sqlite_url).get_trials()
     assert len(trials) == 6 and {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
@@ -139,7 +139,7 @@ def test_a_fused_sweep_stores_ordinary_trials_that_retrain_alone(tmp_path, sqlit
     sweep_cli("best", "--study", "tiny", "--storage", sqlite_url, "--out", str(best_file), cwd=tmp_path)
     best = json.loads(best_file.read_text())
     assert best["data_order"] and best["seed"] == 42 + best["trial"]
-    retrained = sweep_cli("train", str(best_file), "--max-train", str(ALIGNED), cwd=tmp_path).stdout
+    retrained = sweep_cli("train", str(best_file), "--max-train", str(GROUP_IMAGES), cwd=tmp_path).stdout
     val_accuracy = float(retrained.split("val_accuracy")[1].split()[0])
     assert val_accuracy == pytest.approx(best["val_accuracy"], abs=RETRAIN_TOLERANCE)
 
@@ -188,7 +188,7 @@ def test_sigterm_stores_the_whole_group_as_interrupted_and_resume_requeues_each(
 
 
 def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, postgres_url):  # noqa: F811
-    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(ALIGNED)]
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(GROUP_IMAGES)]
     sweep_cli("run", *tiny, "--workers", "2", "--fuse", "4", "--trials", "8", "--storage", postgres_url, cwd=tmp_path)
     trials = study_trials(postgres_url)
     assert_exactly(trials, 8)

@@ -31,8 +31,9 @@ class Hooks:
         return taken
 
     def epoch_end(self, branch, epoch, accuracy):
-        if not self.epoch_ends or self.epoch_ends[-1][0] != epoch:
-            self.epoch_ends.append((epoch, time.perf_counter()))
+        if self.epoch_ends and self.epoch_ends[-1][0] == epoch:  # the epoch's last bucket ends it
+            self.epoch_ends.pop()
+        self.epoch_ends.append((epoch, time.perf_counter()))
         self.accuracies[branch.handle] = accuracy
         return True
 
@@ -43,14 +44,14 @@ class Hooks:
         self.failed_count += 1
 
 
-def measure(size: int, split, configs, micro: int) -> dict:
+def measure(size: int, split, configs) -> dict:
     import jax
 
     from sweep.group import train_group
 
     hooks = Hooks([{**config, "epochs": EPOCHS} for config in configs[:size]])
     started = time.perf_counter()
-    stats = train_group(split, hooks, size, micro, shuffle_seed=0)
+    stats = train_group(split, hooks, size, shuffle_seed=0)
     seconds = time.perf_counter() - started
     first = hooks.epoch_ends[0][1] - started
     last = hooks.epoch_ends[-1][1] - hooks.epoch_ends[-2][1] if len(hooks.epoch_ends) > 1 else first
@@ -75,18 +76,15 @@ def main(out_file: str, budget: float = 300.0) -> None:
     from drawn import draw_params
 
     from sweep.data import load_split
-    from sweep.driver import micro_batch
-    from sweep.space import load_space
 
     split = load_split()
     configs = [params_to_config(p) for p in draw_params(max(SIZES), seed=0)]
-    micro = micro_batch(load_space("notes"))
     results, started = (
-        {"device": str(jax.devices()[0]), "epochs": EPOCHS, "micro_batch": micro, "runs": []},
+        {"device": str(jax.devices()[0]), "epochs": EPOCHS, "runs": []},
         time.time(),
     )
     for size in SIZES:
-        run = measure(size, split, configs, micro)
+        run = measure(size, split, configs)
         results["runs"].append(run)
         print(json.dumps(run), file=sys.stderr, flush=True)
         Path(out_file).write_text(json.dumps(results, indent=1))
