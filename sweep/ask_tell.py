@@ -26,6 +26,8 @@ from sweep.space import SearchSpace
 
 log = logging.getLogger(__name__)
 
+DEADLINE_REASON = "stopped at the --timeout deadline; retried on resume"
+
 
 class Heartbeats:
     """Record a heartbeat for each running trial every ``interval`` seconds, from a thread."""
@@ -150,11 +152,11 @@ class TrialHooks:
         branch.handle.set_user_attr("fail_reason", reason)
         self._tell(branch, "FAIL")
 
-    def interrupt_all(self) -> None:
+    def interrupt_all(self, reason: str = "interrupted by a signal; retried on resume") -> None:
         """A clean stop: every running trial of the group is stored as interrupted, to be retried."""
         for branch in list(self.running.values()):
             branch.handle.set_user_attr("interrupted", True)
-            branch.handle.set_user_attr("fail_reason", "interrupted by a signal; retried on resume")
+            branch.handle.set_user_attr("fail_reason", reason)
             self._tell(branch, "FAIL")
 
     def _tell(self, branch: Branch, state: str, value: float | None = None) -> None:
@@ -191,7 +193,9 @@ def run_group(
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond=beyond)
         started = time.perf_counter()
         try:
-            stats = train_group(split, hooks, settings.fuse, shuffle_seed)
+            stats = train_group(split, hooks, settings.fuse, shuffle_seed, deadline=settings.deadline())
+            # A group's trials can be long; at --timeout they stop at the next epoch boundary, to resume later.
+            hooks.interrupt_all(DEADLINE_REASON)
         except KeyboardInterrupt:
             hooks.interrupt_all()
             raise

@@ -233,6 +233,8 @@ class FailureGuard:
     def __call__(self, study, trial) -> None:
         from optuna.trial import TrialState
 
+        if trial.user_attrs.get("interrupted"):  # a clean stop, not a fault: it will be retried
+            return
         if trial.state != TrialState.FAIL:
             self.in_a_row = 0
             return

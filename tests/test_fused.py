@@ -194,3 +194,25 @@ def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, po
     assert_exactly(trials, 8)
     ran = [t for t in trials if t.state != TrialState.FAIL]  # a FAIL here was asked after the count was full
     assert len({t.user_attrs["fused_with"] for t in ran}) == 2  # one group per worker
+
+
+def test_at_the_deadline_a_group_stops_at_the_epoch_boundary_and_its_trials_resume(tmp_path, group_split):
+    from sweep.ask_tell import DEADLINE_REASON, run_group
+    from sweep.driver import SweepSettings, open_study, requeue_interrupted
+    from sweep.space import load_space
+
+    space = load_space(SPACES / "steady.yaml")  # three epochs per trial
+    settings = SweepSettings(space=str(space.path), storage=f"sqlite:///{tmp_path / 'sweep.db'}", fuse=3)
+    settings.timeout, settings.started = 1, time.time() - 60  # the deadline has passed: one epoch, then stop
+    study = open_study(settings, space)
+    granted = iter([1, 1, 1])
+    told = run_group(study, space, group_split, settings, lambda wanted: next(granted, 0), callbacks=[])
+
+    trials = study.get_trials()
+    assert told == 3 and [t.state for t in trials] == [TrialState.FAIL] * 3
+    for trial in trials:
+        assert trial.user_attrs["interrupted"] and trial.user_attrs["fail_reason"] == DEADLINE_REASON
+        assert list(trial.intermediate_values) == [1]  # its first epoch is kept in its curve
+    assert requeue_interrupted(study) == [0, 1, 2]  # the next run retries each with the same params
+    queued = study.get_trials(states=(TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in queued] == [t.params for t in trials]
