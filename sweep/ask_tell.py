@@ -112,7 +112,7 @@ class TrialHooks:
     def more(self, free: int) -> list[Branch]:
         from optuna.trial import TrialState
 
-        from sweep.driver import OptunaSuggester
+        from sweep.driver import NOT_RUN, OptunaSuggester
 
         signals.check()
         branches = []
@@ -123,7 +123,7 @@ class TrialHooks:
                 warnings.simplefilter("ignore", UserWarning)
                 trial = self.study.ask()
             if self.beyond(trial.number):  # another worker took the last place first: this one never runs
-                trial.set_user_attr("fail_reason", "not run: the study reached its trial count while it was asked")
+                trial.set_user_attr("fail_reason", NOT_RUN)
                 self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
                 break
             self.heartbeats.add(trial._trial_id)  # noqa: SLF001

@@ -20,20 +20,10 @@ from optuna.trial import TrialState
 
 from sweep.driver import SweepSettings, run_sweep
 from sweep.space import load_space
-from sweep.tuner import PROJECTS, TUNERS, run_keras_tuner
+from sweep.tuner import PROJECTS, run_keras_tuner
+from sweep.vocabulary import parse_engine
 
-ENGINES = ("optuna", *(f"keras-tuner:{name}" for name in TUNERS))
 COMPARED = ("optuna", "keras-tuner:hyperband", "keras-tuner:random")
-
-
-def parse_engine(text: str) -> tuple[str, str | None]:
-    """'optuna' -> ('optuna', None); 'keras-tuner:random' -> ('keras-tuner', 'random'); bare keras-tuner: hyperband."""
-    engine, _, tuner = text.strip().partition(":")
-    if (engine, tuner) == ("optuna", ""):
-        return "optuna", None
-    if engine == "keras-tuner" and (tuner or "hyperband") in TUNERS:
-        return "keras-tuner", tuner or "hyperband"
-    raise ValueError(f"engine {text!r} is unknown; expected one of {', '.join(ENGINES)}")
 
 
 def compare(

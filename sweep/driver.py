@@ -16,11 +16,16 @@ from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 log = logging.getLogger(__name__)
 
 FINISHED = ("COMPLETE", "PRUNED")
+NOT_RUN = "not run: the study reached its trial count while it was asked"
 MAX_CONSECUTIVE_FAILURES = 5
 
 
 class SweepStopped(RuntimeError):
     """The sweep gave up early (too many failures in a row); the message says why."""
+
+
+class TargetReached(RuntimeError):
+    """A trial asked after the study's trial count was taken by other workers; stored as FAIL, never run."""
 
 
 class Recycle(Exception):  # noqa: N818  (a request, not an error)
@@ -170,16 +175,20 @@ def requeue_interrupted(study) -> list[int]:
 class Objective:
     """One trial: sample a config from the space, train it, report every epoch."""
 
-    def __init__(self, space: SearchSpace, split, seed: int = 42):
+    def __init__(self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False):
         self.space = space
         self.split = split
         self.seed = seed
+        self.beyond = beyond  # see beyond_target
 
     def __call__(self, trial) -> float:
         import optuna
 
         from sweep.train import TrainingDiverged, train
 
+        if self.beyond(trial.number):  # another worker took the last place first: this one never trains
+            trial.set_user_attr("fail_reason", NOT_RUN)
+            raise TargetReached(NOT_RUN)
         config = self.space.sample(OptunaSuggester(trial))
         seed = self.seed + trial.number  # kept, so `sweep best` + `sweep train` retrain this very model
         trial.set_user_attr("config", config)
@@ -233,8 +242,8 @@ class FailureGuard:
     def __call__(self, study, trial) -> None:
         from optuna.trial import TrialState
 
-        if trial.user_attrs.get("interrupted"):  # a clean stop, not a fault: it will be retried
-            return
+        if trial.user_attrs.get("interrupted") or trial.user_attrs.get("fail_reason") == NOT_RUN:
+            return  # a clean stop (retried later) or a trial that never ran: no fault of the space
         if trial.state != TrialState.FAIL:
             self.in_a_row = 0
             return
@@ -328,7 +337,8 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     requeued = requeue_interrupted(study)
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)
-    objective, guard = Objective(space, split, settings.seed), FailureGuard(settings.max_failures)
+    objective = Objective(space, split, settings.seed, lambda number: beyond_target(study, settings.trials, number))
+    guard = FailureGuard(settings.max_failures)
     deadline, trials_here = settings.deadline(), 0
     while not guard.tripped and (deadline is None or time.time() < deadline):
         signals.check()

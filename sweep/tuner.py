@@ -35,6 +35,7 @@ from sweep.train import Speed
 
 log = logging.getLogger(__name__)
 
+# Keyed by vocabulary.TUNER_NAMES, which the CLI checks without importing this module.
 TUNERS = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
 PROJECTS = Path("results") / "keras_tuner"
 OBJECTIVE = "val_accuracy"

@@ -110,3 +110,19 @@ class Param:
         if self.type == "float":
             return engine.float(name, float(self.low), float(self.high), self.step, self.log)
         return engine.categorical(name, list(self.choices))
+
+
+# Search engines: Optuna's, and KerasTuner's tuners (``sweep.tuner.TUNERS`` maps these names to classes;
+# tests/test_tuner.py checks that the two agree).
+TUNER_NAMES = ("hyperband", "random", "bayesian")
+ENGINES = ("optuna", *(f"keras-tuner:{name}" for name in TUNER_NAMES))
+
+
+def parse_engine(text: str) -> tuple[str, str | None]:
+    """'optuna' -> ('optuna', None); 'keras-tuner:random' -> ('keras-tuner', 'random'); bare keras-tuner: hyperband."""
+    engine, _, tuner = text.strip().partition(":")
+    if (engine, tuner) == ("optuna", ""):
+        return "optuna", None
+    if engine == "keras-tuner" and (tuner or "hyperband") in TUNER_NAMES:
+        return "keras-tuner", tuner or "hyperband"
+    raise ValueError(f"engine {text!r} is unknown; expected one of {', '.join(ENGINES)}")

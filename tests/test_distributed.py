@@ -7,57 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import optuna
-import pytest
 from conftest import SMALL, SPACES, sweep_cli
 from optuna.trial import TrialState
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-REDIS = "redis://127.0.0.1:6379/0"
 TINY = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL)]
 FINAL = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
-
-def unavailable(service: str, error: Exception):
-    """Outside CI a developer may lack the service; CI must have it, so there it fails."""
-    message = f"{service} is not reachable on 127.0.0.1 ({error}); start it (see .ci/run)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def postgres_url():
-    """A fresh database per test, dropped afterwards."""
-    import psycopg
-
-    name = f"sweep_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(f"{POSTGRES}/test", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        unavailable("PostgreSQL", error)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES}/{name}"
-    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
-
-
-@pytest.fixture
-def redis_url():
-    """A fresh key prefix per test, deleted afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        unavailable("Redis", error)
-    prefix = f"sweep-test-{uuid.uuid4().hex[:10]}"
-    yield f"{REDIS}?prefix={prefix}"
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
 
 
 def study_trials(url: str, name: str = "tiny"):
@@ -149,3 +105,22 @@ def test_worker_environment_shares_cores_and_spreads_gpus():
         "0",
         "1",
     ]
+
+
+def test_a_solo_trial_asked_after_the_count_was_taken_fails_unrun_and_is_no_fault(sqlite_url):
+    """Two workers that each saw one open place: the one whose trial number comes later stands down."""
+    from sweep.data import load_split
+    from sweep.driver import NOT_RUN, FailureGuard, Objective, beyond_target
+    from sweep.space import load_space
+
+    space = load_space(SPACES / "tiny.yaml")
+    study = optuna.create_study(study_name="tiny", storage=sqlite_url, direction="maximize")
+    taken = [study.ask(), study.ask()]  # the other workers' trials, still running: the count of 2 is taken
+    objective = Objective(space, load_split(max_train=500), beyond=lambda number: beyond_target(study, 2, number))
+    guard = FailureGuard(limit=1)
+    study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard])
+
+    (late,) = [t for t in study.get_trials() if t.number not in {t.number for t in taken}]
+    assert late.state == TrialState.FAIL and late.user_attrs["fail_reason"] == NOT_RUN
+    assert "config" not in late.user_attrs  # it never trained
+    assert not guard.tripped  # no fault of the space

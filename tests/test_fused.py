@@ -19,7 +19,7 @@ import optuna
 import pytest
 from conftest import SPACES, sweep_cli
 from optuna.trial import TrialState
-from test_distributed import assert_exactly, postgres_url, study_trials  # noqa: F401 (fixture)
+from test_distributed import assert_exactly, study_trials
 from test_resilience import wait_for_a_running_trial_after
 
 from sweep.data import load_split
@@ -187,7 +187,7 @@ def test_sigterm_stores_the_whole_group_as_interrupted_and_resume_requeues_each(
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
 
 
-def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, postgres_url):  # noqa: F811
+def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, postgres_url):
     tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(GROUP_IMAGES)]
     sweep_cli("run", *tiny, "--workers", "2", "--fuse", "4", "--trials", "8", "--storage", postgres_url, cwd=tmp_path)
     trials = study_trials(postgres_url)

@@ -151,6 +151,8 @@ BAD_INPUT = [
     ("compare --budget 0", "no time at all", 2),
     ("compare --budget soon", "'soon' is not a duration", 2),
     ("compare --space nowhere", "cannot read the search space", 2),
+    ("compare --engines optuna,nonsense", "engine 'nonsense' is unknown; expected one of optuna, keras-tuner", 2),
+    ("compare --engines ,", "engine ',' is unknown", 2),
     ("train {tmp}/missing.json", "does not exist", 2),
     ("train {tmp}/half.json", "cannot read the config", 2),
     ("train {tmp}/list.json", "no trial config found", 2),

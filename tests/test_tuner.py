@@ -314,3 +314,11 @@ def presence(draws, total: int) -> dict[str, str]:
         for name in params:
             counts[name] = counts.get(name, 0) + 1
     return {name: "always" if count == total else "sometimes" for name, count in counts.items()}
+
+
+def test_the_cli_s_tuner_names_are_keras_tuner_s_tuners():
+    """The CLI checks --tuner and --engines against names kept as data; they must name real tuners."""
+    from sweep.tuner import TUNERS
+    from sweep.vocabulary import TUNER_NAMES
+
+    assert tuple(TUNERS) == TUNER_NAMES and all(issubclass(tuner, kt.Tuner) for tuner in TUNERS.values())

@@ -26,8 +26,20 @@ from sweep.cli.app import (
     with_data_options,
 )
 from sweep.native import load_keras_quietly
+from sweep.vocabulary import ENGINES, TUNER_NAMES, parse_engine
 
 STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the process that continues it
+
+
+def _engine_list(ctx, param, value: str) -> list[str]:
+    """``--engines a,b``, each checked before anything heavy loads."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    for name in names or [value]:
+        try:
+            parse_engine(name)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    return names
 
 
 @main.command()
@@ -57,9 +69,7 @@ STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the pr
     default="optuna",
     help="Search engine; both store their trials in the same Optuna study.",
 )
-@click.option(
-    "--tuner", type=click.Choice(["hyperband", "random", "bayesian"]), default="hyperband", help="KerasTuner's tuner."
-)
+@click.option("--tuner", type=click.Choice(TUNER_NAMES), default="hyperband", help="KerasTuner's tuner.")
 @click.option(
     "--recycle-after",
     type=click.IntRange(min=0),
@@ -236,7 +246,8 @@ def baseline(data_dir, max_train):
 @click.option(
     "--engines",
     default="optuna,keras-tuner:hyperband,keras-tuner:random",
-    help="Comma-separated: optuna, keras-tuner:hyperband, keras-tuner:random, keras-tuner:bayesian.",
+    callback=_engine_list,
+    help=f"Comma-separated: {', '.join(ENGINES)}.",
 )
 @storage_option
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed, the same for every engine.")
@@ -260,9 +271,8 @@ def compare(space, budget, engines, storage, seed, fmt, fuse, data_dir, max_trai
     from sweep.results import render
 
     signals.install()
-    names = [name for name in engines.split(",") if name.strip()]
     try:
-        table = compare_engines(space, budget, names, storage, max_train, data_dir, seed, fuse=fuse)
+        table = compare_engines(space, budget, engines, storage, max_train, data_dir, seed, fuse=fuse)
     except KeyboardInterrupt as stop:
         click.echo("sweep: compare stopped by a signal; each engine's study keeps the trials it finished.", err=True)
         sys.exit(getattr(stop, "exit_code", 130))
