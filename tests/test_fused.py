@@ -201,7 +201,7 @@ def test_at_the_deadline_a_group_stops_at_the_epoch_boundary_and_its_trials_resu
     from sweep.driver import SweepSettings, open_study, requeue_interrupted
     from sweep.space import load_space
 
-    space = load_space(SPACES / "steady.yaml")  # three epochs per trial
+    space = load_space(SPACES / "steady.yaml")  # six epochs per trial
     settings = SweepSettings(space=str(space.path), storage=f"sqlite:///{tmp_path / 'sweep.db'}", fuse=3)
     settings.timeout, settings.started = 1, time.time() - 60  # the deadline has passed: one epoch, then stop
     study = open_study(settings, space)
