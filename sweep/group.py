@@ -75,7 +75,6 @@ class GroupStats:
     fusions: int = 0  # times the fused program was (re)built
     seconds: float = 0.0
     trials: int = 0
-    unfinished: list[Branch] = dataclasses.field(default_factory=list)  # still live at the deadline
 
     @property
     def live_share(self) -> float:
@@ -94,8 +93,8 @@ def train_group(
     deadline: float | None = None,
 ) -> GroupStats:
     """Keep up to ``capacity`` trials training together until no trial is left or wanted, or until the
-    first epoch boundary after ``deadline`` (``time.time()``); the branches still live then are the
-    caller's to store (``GroupStats.unfinished``).
+    first epoch boundary after ``deadline`` (``time.time()``); the hooks' owner then stores the trials
+    it still holds as unfinished.
 
     The live branches that share a batch size train as one fused program (a *bucket*); each bucket
     trains the group's epoch in turn on the same shuffle. A bucket is fused anew only when its members
@@ -118,7 +117,6 @@ def train_group(
             live = [branch for branch in live if branch.live]
             epoch += 1
             if live and deadline is not None and time.time() >= deadline:
-                stats.unfinished = live
                 break
     finally:
         release()
