@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep import signals
+from sweep.driver import INTERRUPTED
 from sweep.group import Branch, train_group
 from sweep.space import SearchSpace
 
@@ -99,12 +100,11 @@ class TrialHooks:
         heartbeats,
         callbacks: list[Any] = (),
         shuffle_seed: int = 0,
-        epoch_size: int | None = None,
         beyond: Callable[[int], bool] = lambda number: False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
-        self.epoch_size, self.beyond = epoch_size, beyond
+        self.beyond = beyond
         self.running: dict[int, Branch] = {}
         self.group_name: str | None = None
         self.told = 0
@@ -152,7 +152,7 @@ class TrialHooks:
         branch.handle.set_user_attr("fail_reason", reason)
         self._tell(branch, "FAIL")
 
-    def interrupt_all(self, reason: str = "interrupted by a signal; retried on resume") -> None:
+    def interrupt_all(self, reason: str = INTERRUPTED) -> None:
         """A clean stop: every running trial of the group is stored as interrupted, to be retried."""
         for branch in list(self.running.values()):
             branch.handle.set_user_attr("interrupted", True)
@@ -166,7 +166,7 @@ class TrialHooks:
 
         trial = branch.handle
         trial.set_user_attr("train_seconds", round(branch.seconds, 3))
-        order = {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch, "size": self.epoch_size}
+        order = {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch, "size": None}  # None: all images
         trial.set_user_attr("data_order", order)
         trial.set_user_attr("rss_mb", resident_mb())
         frozen = self.study.tell(trial, value, state=TrialState[state])

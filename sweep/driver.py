@@ -16,6 +16,7 @@ from sweep.storage import HEARTBEAT_SECONDS, has_heartbeats, open_storage
 log = logging.getLogger(__name__)
 
 FINISHED = ("COMPLETE", "PRUNED")
+INTERRUPTED = "interrupted by a signal; retried on resume"
 NOT_RUN = "not run: the study reached its trial count while it was asked"
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -204,7 +205,7 @@ class Objective:
             result = train(config, self.split, on_epoch, seed=seed)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
-            trial.set_user_attr("fail_reason", "interrupted by a signal; retried on resume")
+            trial.set_user_attr("fail_reason", INTERRUPTED)
             raise
         except optuna.TrialPruned:
             raise

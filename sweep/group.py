@@ -89,7 +89,6 @@ def train_group(
     capacity: int,
     shuffle_seed: int,
     speed: Speed = DEFAULT_SPEED,
-    epoch_size: int | None = None,
     deadline: float | None = None,
 ) -> GroupStats:
     """Keep up to ``capacity`` trials training together until no trial is left or wanted, or until the
@@ -98,7 +97,7 @@ def train_group(
 
     The live branches that share a batch size train as one fused program (a *bucket*); each bucket
     trains the group's epoch in turn on the same shuffle. A bucket is fused anew only when its members
-    change. ``epoch_size``: images per epoch (None: all), the head of each epoch's shuffle.
+    change. Every epoch trains on all the training images.
     """
     load_keras_quietly()  # TensorFlow's native start-up lines go to the log file
     stats, live, buckets, epoch = GroupStats(capacity), [], {}, 0
@@ -110,7 +109,7 @@ def train_group(
             if not live:
                 break
             buckets = _rebucket(buckets, live, split, speed, stats)
-            order = epoch_order(shuffle_seed, epoch, len(split.y_train))[:epoch_size]
+            order = epoch_order(shuffle_seed, epoch, len(split.y_train))
             for bucket in buckets.values():
                 stats.seconds += _train_bucket_epoch(bucket, split, order, speed, hooks)
             stats.group_epochs, stats.branch_epochs = stats.group_epochs + 1, stats.branch_epochs + len(live)
