@@ -10,17 +10,49 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sweep._lazy import exports
+
 RESULTS = Path("results")
 STATES = {"all": None, "complete": ("COMPLETE",), "pruned": ("PRUNED",), "failed": ("FAIL",)}
-DataSource = Any  # None (Fashion-MNIST), a path (.npz, or a Fashion-MNIST folder), a dict or tuple of arrays
+
+# What both faces share from below, so that the CLI imports this module alone (resolved on first use).
+__getattr__, _ = exports(
+    __name__,
+    {
+        "DEFAULT_STORAGE": "sweep.results",
+        "SCHEMES": "sweep.results",
+        "ExportError": "sweep.results",
+        "QueryError": "sweep.results",
+        "StorageError": "sweep.results",
+        "best_record": "sweep.results",
+        "mask": "sweep.results",
+        "open_storage": "sweep.results",
+        "parse_duration": "sweep.results",
+        "render": "sweep.results",
+        "cut_to_top": "sweep.results",
+        "scheme": "sweep.results",
+        "write_json": "sweep.results",
+        "DatasetError": "sweep.data",
+        "SpaceError": "sweep.space",
+        "available_spaces": "sweep.space",
+        "load_space": "sweep.space",
+        "ENGINES": "sweep.space",
+        "TUNER_NAMES": "sweep.space",
+        "parse_engine": "sweep.space",
+        "Recycle": "sweep.search",
+        "SweepStopped": "sweep.search",
+        "signals": "sweep.training",
+    },
+)
+DataArgument = Any  # None (Fashion-MNIST), a path (.npz, or a Fashion-MNIST folder), a dict or tuple of arrays
 
 
 def run(
-    space: str = "notes",
+    space: str | Path | dict = "notes",
     trials: int | None = 20,
     timeout: str | float | None = None,
     *,
-    data: DataSource = None,
+    data: DataArgument = None,
     storage: str | None = None,
     study: str | None = None,
     sampler: str = "tpe",
@@ -30,6 +62,12 @@ def run(
     max_failures: int = 5,
     fuse: int | str = "auto",
     progress: bool | None = None,
+    engine: str = "optuna",
+    tuner: str = "hyperband",
+    workers: int = 1,
+    recycle_after: int | None = None,
+    console: bool = False,
+    started: float | None = None,
 ) -> Study:
     """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
 
@@ -38,11 +76,18 @@ def run(
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
+    ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
+    this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
+    ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
+    lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
+    Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
-    from sweep.devices import resolve_fuse, share_gpu_memory
-    from sweep.driver import SweepSettings, run_sweep
-    from sweep.progress import Progress, ProgressBar, parse_duration, wants_bar
+    from sweep.results import parse_duration
+    from sweep.search import SweepSettings, launch
+    from sweep.space import load_space
+    from sweep.training import resolve_fuse
 
+    loaded = load_space(space)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
         space=space,
         storage=storage,
@@ -53,27 +98,76 @@ def run(
         pruner=pruner,
         seed=seed,
         max_train=max_train,
-        data_dir=data_source(data),
+        data=data_source(data),
         max_failures=max_failures,
-        recycle_after=None,  # a notebook's kernel cannot hand over to a fresh process
-        fuse=resolve_fuse(fuse),
+        recycle_after=recycle_after,
+        fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
+        started=started,
     )
-    share_gpu_memory()
-    line = Progress(settings.timeout, trials)
-    bar = ProgressBar(line) if (wants_bar() if progress is None else progress) else None
-    try:
-        optuna_study = run_sweep(settings, callbacks=[line, *([bar] if bar else [])])
-    finally:
-        if bar:
-            bar.close()
+    log_file = RESULTS / f"{settings.study_name(loaded)}.log"
+    optuna_study = launch(settings, engine, tuner, workers, progress=progress, console=console, log_file=log_file)
     return Study(optuna_study, storage)
 
 
-def data_source(data: DataSource) -> str | None:
+def study_name(space: str | Path | dict = "notes", study: str | None = None) -> str:
+    """The study a run of ``space`` writes to: ``study``, else the space's name."""
+    from sweep.space import load_space
+
+    return study or load_space(space).name
+
+
+def baseline(data: DataArgument = None, max_train: int | None = None) -> dict[str, float]:
+    """The SGDClassifier figures, as ``sweep baseline`` prints them: cv_accuracy, val_accuracy, train_images."""
+    from sweep.data import DataSource, compute_baseline
+
+    source = DataSource.of(data_source(data))
+    return compute_baseline(source.split(max_train), source)
+
+
+def train(path: str | Path, test: bool = False, data: DataArgument = None, max_train: int | None = None) -> dict:
+    """Retrain the config of a ``sweep best`` (or bare config) file, as ``sweep train`` does."""
+    from sweep.results import read_config, read_data_order, recorded_data, retrain
+
+    config, seed = read_config(path)
+    source = recorded_data(path, data_source(data))  # a `sweep best` file names the .npz its study ran on
+    order = read_data_order(path)  # a fused trial's batches, in the order it saw them
+    return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
+
+
+def compare(
+    space: str | Path = "notes",
+    budget: str | float = "10m",
+    engines: list[str] | None = None,
+    *,
+    storage: str | None = None,
+    seed: int = 42,
+    fuse: int | str = "auto",
+    data: DataArgument = None,
+    max_train: int | None = None,
+    console: bool = False,
+):
+    """Optuna against KerasTuner on the same budget and data, as ``sweep compare``; one row per engine.
+
+    The log (every engine's lines) goes to results/compare.log; ``console`` also shows sweep's own on stderr.
+    """
+    from sweep.results import parse_duration
+    from sweep.search import COMPARED, compare_engines, setup_logging
+    from sweep.space import load_space
+    from sweep.training import load_keras_quietly
+
+    load_space(space)  # a broken space is refused before TensorFlow loads
+    setup_logging(RESULTS / "compare.log", console=console)
+    load_keras_quietly()
+    return compare_engines(
+        space, parse_duration(budget), engines or COMPARED, storage, max_train, data_source(data), seed, fuse=fuse
+    )
+
+
+def data_source(data: DataArgument) -> str | None:
     """A data argument as the source string the library passes around (arrays become an .npz)."""
     import numpy as np
 
-    from sweep.own_data import KEYS, save_arrays
+    from sweep.data import KEYS, save_arrays
 
     if data is None or isinstance(data, (str, Path)):
         return None if data is None else str(data)
@@ -85,6 +179,17 @@ def data_source(data: DataSource) -> str | None:
     return str(save_arrays({key: np.asarray(value) for key, value in arrays.items()}, RESULTS / "data"))
 
 
+def side_by_side(study_names, storage: str | None = None, top: int | None = None, **options):
+    """Several studies' ranked tables, each cut to ``top``, stacked with a leading study column."""
+    import pandas as pd
+
+    from sweep.results import cut_to_top
+
+    tables = [cut_to_top(load(name, storage).table(**options), top).assign(study=name) for name in study_names]
+    combined = pd.concat(tables, ignore_index=True)
+    return combined[["study", *[column for column in combined.columns if column != "study"]]]
+
+
 class UnknownStudy(ValueError):
     """The storage holds no study of that name."""
 
@@ -92,11 +197,10 @@ class UnknownStudy(ValueError):
 def load(study: str | None = None, storage: str | None = None) -> Study:
     """A stored study; without a name, 'notes' or the storage's only study (as the CLI picks).
 
-    A SQLite study of Optuna's known schema is read straight through ``sqlite3`` (``sweep.sqlite_study``:
+    A SQLite study of Optuna's known schema is read straight through ``sqlite3`` (``sweep.results.sqlite_study``:
     about 2 s less start-up for a table); ``Study.optuna`` opens Optuna's own study when it is needed.
     """
-    from sweep.sqlite_study import open_sqlite_study, sqlite_study_names
-    from sweep.storage import DEFAULT_STORAGE
+    from sweep.results import DEFAULT_STORAGE, open_sqlite_study, sqlite_study_names
 
     url = storage or DEFAULT_STORAGE
     names = sqlite_study_names(url)
@@ -109,7 +213,7 @@ def optuna_study(study: str | None, storage: str | None):
     """Optuna's study of that name, opened for reading (no schema upgrade check)."""
     import optuna
 
-    from sweep.storage import DEFAULT_STORAGE, open_storage, study_names
+    from sweep.results import DEFAULT_STORAGE, open_storage, study_names
 
     opened = open_storage(storage, read_only=True)
     names = study_names(opened, storage or DEFAULT_STORAGE)  # not summaries: they read every trial once more
@@ -118,7 +222,7 @@ def optuna_study(study: str | None, storage: str | None):
 
 def pick_study(study: str | None, names: list[str], url: str) -> str:
     """``study`` if the storage holds it; without a name, 'notes' or the storage's only study."""
-    from sweep.storage import mask
+    from sweep.results import mask
 
     name = study or ("notes" if "notes" in names or len(names) != 1 else names[0])
     if name not in names:
@@ -133,7 +237,7 @@ class Study:
     """
 
     def __init__(self, study, storage: str | None = None):
-        self._stored = study  # an optuna.Study, or sweep.sqlite_study's fast reader of one
+        self._stored = study  # an optuna.Study, or sweep.results.sqlite_study's fast reader of one
         self.storage = storage
 
     @property
@@ -165,8 +269,7 @@ class Study:
         ``state``: all, complete, pruned or failed; ``where``: a pandas query; ``sort``: a column.
         In a notebook it shows as a styled table with the baseline row highlighted.
         """
-        from sweep.display import RankedTable
-        from sweep.results import QueryError, cut_to_top, query, sort_by, trials_table
+        from sweep.results import QueryError, RankedTable, cut_to_top, query, sort_by, trials_table
 
         if state not in STATES:
             raise QueryError(f"state {state!r} is unknown; expected one of {', '.join(STATES)}")
@@ -176,21 +279,21 @@ class Study:
 
     def best(self) -> dict[str, Any]:
         """The record ``sweep best`` writes: config, val_accuracy, seed, baseline, data and versions."""
-        from sweep.export import best_record
+        from sweep.results import best_record
 
         return best_record(self.optuna)
 
     def train(
-        self, config_or_best: Any = None, test: bool = False, data: DataSource = None, max_train: int | None = None
+        self, config_or_best: Any = None, test: bool = False, data: DataArgument = None, max_train: int | None = None
     ) -> dict[str, Any]:
         """Retrain a config (default: the best trial's) on the study's data, as ``sweep train`` does.
 
         ``config_or_best``: a record from ``best()``, a bare trial config, or a path to either.
         ``test=True`` also evaluates once on the test set.
         """
-        from sweep.data import source_for
-        from sweep.export import TRAINING_SEED, read_config, read_data_order, retrain
-        from sweep.train import DataOrder
+        from sweep.data import DataSource
+        from sweep.results import TRAINING_SEED, read_config, read_data_order, retrain
+        from sweep.training import DataOrder
 
         record = self.best() if config_or_best is None else config_or_best
         if isinstance(record, (str, Path)):
@@ -198,31 +301,31 @@ class Study:
         else:
             config, seed = record.get("config", record), record.get("seed", TRAINING_SEED)
             order = DataOrder.from_record(record.get("data_order"))  # a fused trial's batches, in its order
-        source = source_for(self.data, data_source(data))
+        source = DataSource.for_study(self.data, data_source(data))
         return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
 
-    def export(self, path: str | Path | None = None, data: DataSource = None, max_train: int | None = None) -> dict:
+    def export(self, path: str | Path | None = None, data: DataArgument = None, max_train: int | None = None) -> dict:
         """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""
-        from sweep.export import export_best
+        from sweep.results import export_best
 
         folder = Path(path or RESULTS / self.name / "export")
         return export_best(self.optuna, folder, data_source(data), max_train)
 
     def report(self, path: str | Path | None = None) -> Path:
         """Write the one-page HTML report (default results/STUDY/report.html); its path."""
-        from sweep.report import write_report
+        from sweep.results import write_report
 
         return write_report(self.optuna, path or RESULTS / self.name / "report.html")
 
     def figures(self) -> dict[str, Any]:
         """The report's plotly figures by name: history, curves, importances, parallel (those drawable now)."""
-        from sweep.report import figures
+        from sweep.results import figures
 
         return {name: figure for name, figure in figures(self.optuna).items() if not isinstance(figure, str)}
 
     def summary(self) -> dict[str, Any]:
         """Counts by state, the best trial, the baseline and the time spent."""
-        from sweep.report import trial_summary
+        from sweep.results import trial_summary
 
         summary = {"study": self.name, **trial_summary(self.optuna)}
         completed = [t for t in self.optuna.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
@@ -234,7 +337,7 @@ class Study:
         return summary
 
     def __repr__(self) -> str:
-        from sweep.display import summary_text
+        from sweep.results import summary_text
 
         return summary_text(self.summary())
 
@@ -242,7 +345,7 @@ class Study:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        from sweep.display import summary_html
+        from sweep.results import summary_html
 
         summary = self.summary()
         return summary_html(summary, self.table(top=5)._repr_html_() if summary["complete"] else "")

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parent
-SPACES = TESTS / "spaces"
-SMALL = 2000  # training images for quick trials; validation stays the full 12,000
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-REDIS = "redis://127.0.0.1:6379/0"
+from helpers import POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,31 +33,6 @@ def tiny_sweep(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'sweep.db'}"
-
-
-def sweep_cli(
-    *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real `sweep` command in a subprocess, as a user would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "sweep", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"sweep {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
-    return result
-
-
-def unavailable(service: str, error: Exception):
-    """Outside CI a developer may lack the service; CI must have it, so there it fails."""
-    message = f"{service} is not reachable on 127.0.0.1 ({error}); start it (see .ci/run)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import sweep_cli
+from helpers import sweep_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 WALKTHROUGH = ROOT / "results" / "reference" / "notebook.py"

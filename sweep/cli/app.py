@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from sweep.storage import DEFAULT_STORAGE, SCHEMES, mask, scheme
+from sweep import api
 
 BAD_INPUT = 2  # like click's usage errors: the command line, a space or a config file is wrong
 
@@ -30,10 +30,8 @@ class Duration(click.ParamType):
     name = "duration"
 
     def convert(self, value, param, ctx):
-        from sweep.progress import parse_duration
-
         try:
-            return parse_duration(value)
+            return api.parse_duration(value)
         except ValueError as error:
             self.fail(str(error), param, ctx)
 
@@ -59,21 +57,13 @@ def user_errors(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        from sweep.api import UnknownStudy
-        from sweep.data import DatasetError
-        from sweep.driver import SweepStopped
-        from sweep.export import ExportError
-        from sweep.results import QueryError
-        from sweep.space import SpaceError
-        from sweep.storage import StorageError
-
         try:
             return function(*args, **kwargs)
-        except (SpaceError, QueryError, UnknownStudy) as error:
+        except (api.SpaceError, api.QueryError, api.UnknownStudy) as error:
             raise UserError(str(error), exit_code=BAD_INPUT) from None
-        except StorageError as error:
+        except api.StorageError as error:
             raise UserError(str(error), exit_code=error.exit_code) from None
-        except (DatasetError, ExportError, SweepStopped, ValueError) as error:
+        except (api.DatasetError, api.ExportError, api.SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
         except OSError as error:  # e.g. --out in a folder that cannot be written
             raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
@@ -82,9 +72,9 @@ def user_errors(function):
 
 
 def _storage_url(ctx, param, value: str | None) -> str | None:
-    if value is not None and scheme(value) not in SCHEMES:
+    if value is not None and api.scheme(value) not in api.SCHEMES:
         raise click.BadParameter(
-            f"{mask(value)!r} is not a storage URL; expected sqlite:///FILE, postgresql://USER@HOST/DB, "
+            f"{api.mask(value)!r} is not a storage URL; expected sqlite:///FILE, postgresql://USER@HOST/DB, "
             "journal:///FILE or redis://HOST:PORT/DB",
             ctx,
             param,
@@ -93,7 +83,7 @@ def _storage_url(ctx, param, value: str | None) -> str | None:
 
 
 storage_option = click.option(
-    "--storage", default=None, callback=_storage_url, help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]."
+    "--storage", default=None, callback=_storage_url, help=f"Optuna storage URL [default: {api.DEFAULT_STORAGE}]."
 )
 study_option = click.option("--study", default=None, help="Study name [default: the space's name, e.g. notes].")
 data_options = [
@@ -125,39 +115,10 @@ def main() -> None:
 
 def print_table(study_name: str, storage: str | None, top: int | None, fmt: str = "text", **options) -> None:
     """A study's ranked table, cut to ``top`` rows (the baseline row always shows): ``Study.table``, rendered."""
-    from sweep.api import load
-    from sweep.results import render
-
-    click.echo(render(load(study_name, storage).table(top=top, **options), fmt))
-
-
-def shown_rows(table, top: int | None):
-    from sweep.results import cut_to_top
-
-    return cut_to_top(table, top)
+    click.echo(api.render(api.load(study_name, storage).table(top=top, **options), fmt))
 
 
 def print_studies(study_names: tuple[str, ...], storage: str | None, top: int | None, **options) -> None:
     """Several studies' tables one after the other, each cut to ``top``, with a leading study column."""
-    import pandas as pd
-
-    from sweep.results import render
-
-    tables = [shown_rows(study_table(name, storage, **options), top).assign(study=name) for name in study_names]
-    combined = pd.concat(tables, ignore_index=True)
-    combined = combined[["study", *[column for column in combined.columns if column != "study"]]]
-    click.echo(render(combined, options.get("fmt", "text")))
-
-
-def study_table(study_name: str, storage: str | None, fmt: str = "text", state="all", sort=None, where=None):
-    """The ranked table, filtered (pandas query) and sorted as asked: the facade's ``Study.table``."""
-    from sweep.api import load
-
-    return load(study_name, storage).table(state=state, where=where, sort=sort)
-
-
-def load_study(study_name: str | None, storage: str | None):
-    """The named study; without a name, 'notes' or the storage's only study (``sweep.load``'s rule)."""
-    from sweep.api import load
-
-    return load(study_name, storage).optuna
+    fmt = options.pop("fmt", "text")
+    click.echo(api.render(api.side_by_side(study_names, storage, top, **options), fmt))

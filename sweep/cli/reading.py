@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from sweep import api
 from sweep.cli.app import (
     UserError,
-    load_study,
     main,
     print_studies,
     print_table,
@@ -50,10 +50,8 @@ def table(studies, storage, top, fmt, state, sort, where):
 @user_errors
 def best(study, storage, out):
     """Write the best trial's config, metric and package versions to a JSON file."""
-    from sweep.export import best_record, write_json
-
-    record = best_record(load_study(study, storage))
-    path = write_json(record, out)
+    record = api.load(study, storage).best()
+    path = api.write_json(record, out)
     click.echo(f"trial {record['trial']} of {record['study']!r}: val_accuracy {record['val_accuracy']:.4f} -> {path}")
 
 
@@ -64,10 +62,7 @@ def best(study, storage, out):
 @user_errors
 def report(study, storage, out):
     """Write one self-contained HTML page: ranked table, history, importances, curves. Prints its path."""
-    from sweep.report import write_report
-
-    loaded = load_study(study, storage)
-    click.echo(write_report(loaded, out or Path("results") / loaded.study_name / "report.html"))
+    click.echo(api.load(study, storage).report(out))
 
 
 DASHBOARD_HOST = "127.0.0.1"  # loopback only: the dashboard can edit studies and has no login
@@ -86,14 +81,12 @@ def dashboard(study, storage, port):
 
     from optuna_dashboard import wsgi
 
-    from sweep.storage import open_storage
-
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args) -> None:  # the page polls every few seconds; keep the terminal readable
             pass
 
-    name = load_study(study, storage).study_name
-    opened = open_storage(storage)
+    name = api.load(study, storage).name
+    opened = api.open_storage(storage)
     try:  # bind first, so the address printed is one that answers
         server = make_server(DASHBOARD_HOST, port, wsgi(opened), handler_class=Quiet)
     except OSError as error:
@@ -117,11 +110,9 @@ def dashboard(study, storage, port):
 @user_errors
 def export(study, storage, out, data_dir, max_train):
     """Export the best trial: config.json/.yaml, train_best.py, model.keras, metrics.json (test set once)."""
-    from sweep.export import export_best
-
-    loaded = load_study(study, storage)
-    folder = Path(out or Path("results") / loaded.study_name / "export")
-    metrics = export_best(loaded, folder, data_dir, max_train)
+    loaded = api.load(study, storage)
+    folder = Path(out or api.RESULTS / loaded.name / "export")
+    metrics = loaded.export(folder, data_dir, max_train)
     click.echo(
         f"trial {metrics['trial']} of {metrics['study']!r} -> {folder}/  "
         f"(config.json, config.yaml, train_best.py, model.keras, metrics.json)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from sweep import api
 from sweep.cli.app import main, user_errors
 
 
@@ -11,9 +12,7 @@ from sweep.cli.app import main, user_errors
 @user_errors
 def spaces():
     """List the search spaces in search_spaces/."""
-    from sweep.space import available_spaces
-
-    for space in available_spaces():
+    for space in api.available_spaces():
         click.echo(f"{space.name:<12} {space.description}")
 
 
@@ -27,9 +26,7 @@ def space():
 @user_errors
 def space_show(name):
     """Print a space's parameters and its number of combinations when finite."""
-    from sweep.space import load_space
-
-    loaded = load_space(name)
+    loaded = api.load_space(name)
     click.echo(f"{loaded.name}: {loaded.description}  ({loaded.path})")
     for param in loaded.params.values():
         click.echo(f"  {param.name:<14} {_describe(param)}")

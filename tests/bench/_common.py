@@ -90,7 +90,7 @@ def python(*args: str, env: dict | None = None, cwd: Path | None = None) -> subp
 
 
 def params_to_config(params: dict) -> dict:
-    from sweep.space import complete_config
+    from sweep.space.spec import complete_config
 
     layers = params["hidden_layers"]
     drawn = {k: v for k, v in params.items() if not k.startswith("units_")}

@@ -8,8 +8,8 @@ import json
 import sys
 
 from sweep.data import load_split
-from sweep.space import REFERENCE_CONFIG
-from sweep.train import Speed, train
+from sweep.space.spec import REFERENCE_CONFIG
+from sweep.training.solo import Speed, train
 
 
 def main(steps: str, jit: str, validation_batch: str) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import optuna
 
-from sweep.driver import OptunaSuggester
-from sweep.space import load_space
+from sweep.search.driver import OptunaSuggester
+from sweep.space.spec import load_space
 
 
 def draw_params(count: int, space: str = "notes", seed: int = 0, max_epochs: int | None = None) -> list[dict]:

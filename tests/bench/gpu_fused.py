@@ -21,7 +21,7 @@ class Hooks:
     """Hands out the drawn configs and times each group epoch; prunes nothing."""
 
     def __init__(self, configs):
-        from sweep.group import Branch
+        from sweep.training.group import Branch
 
         self.queue = [Branch(i, f"trial_{i}", config, 100 + i) for i, config in enumerate(configs)]
         self.epoch_ends, self.accuracies, self.failed_count = [], {}, 0
@@ -47,7 +47,7 @@ class Hooks:
 def measure(size: int, split, configs) -> dict:
     import jax
 
-    from sweep.group import train_group
+    from sweep.training.group import train_group
 
     hooks = Hooks([{**config, "epochs": EPOCHS} for config in configs[:size]])
     started = time.perf_counter()

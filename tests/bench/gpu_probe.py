@@ -20,7 +20,7 @@ def measure() -> dict:
     from _common import CONFIGS, params_to_config
 
     from sweep.data import load_split
-    from sweep.train import train
+    from sweep.training.solo import train
 
     split = load_split()
     train(params_to_config(CONFIGS["reference"]), load_split(max_train=2000))  # warm-up

@@ -1,4 +1,4 @@
-"""Each speed choice of sweep.train, measured on the reference trial: kept only where it pays."""
+"""Each speed choice of sweep.training.solo, measured on the reference trial: kept only where it pays."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import optuna
 import pandas as pd
 from _common import CONFIGS, write_table
 
-from sweep.storage import open_storage
+from sweep.results.storages import open_storage
 
 
 def test_overhead_share_of_a_sweep(tmp_path):
@@ -82,8 +82,8 @@ def reference_gflop(train_images=48000, val_images=12000, epochs=5) -> float:
 
 def test_reference_trial_against_its_flop_floor():
     from sweep.data import load_split
-    from sweep.space import REFERENCE_CONFIG
-    from sweep.train import train
+    from sweep.space.spec import REFERENCE_CONFIG
+    from sweep.training.solo import train
 
     split = load_split()
     train(REFERENCE_CONFIG, load_split(max_train=2000))  # warm-up: graph tracing, thread pools
@@ -163,8 +163,8 @@ def test_start_up_times(tmp_path):
             "seconds": timed([*sweep, "best", "--storage", urls[1000], "--out", str(tmp_path / "b.json")]),
         },
         {
-            "command": "import sweep.train (what sweep run loads)",
-            "seconds": timed([sys.executable, "-c", "import keras, sweep.train"]),
+            "command": "import sweep.training.solo (what sweep run loads)",
+            "seconds": timed([sys.executable, "-c", "import keras, sweep.training.solo"]),
         },
     ]
     write_table(

@@ -22,7 +22,7 @@ ENGINES = ["optuna", "keras-tuner:hyperband", "keras-tuner:random"]
 
 
 def hand_written_optuna(tmp_path, seed: int, baseline: float) -> dict:
-    from sweep.compare import _summary
+    from sweep.search.compare import _summary
 
     url = f"sqlite:///{tmp_path / f'naive-{seed}.db'}"
     started, clock = datetime.datetime.now(), time.monotonic()
@@ -32,7 +32,7 @@ def hand_written_optuna(tmp_path, seed: int, baseline: float) -> dict:
 
 
 def test_quality_per_hour(tmp_path):
-    from sweep.compare import compare
+    from sweep.search.compare import compare_engines as compare
 
     rows = []
     for seed in range(42, 42 + SEEDS):

@@ -26,7 +26,7 @@ def run_naive(tmp_path, round_index, configs: dict = CONFIGS) -> dict:
 
 def run_sweep(tmp_path, round_index, workers: int, configs: dict = CONFIGS, fuse: int = 1) -> dict:
     """Enqueue the same configs in a fresh study and let `sweep run` work through them."""
-    from sweep.storage import open_storage
+    from sweep.results.storages import open_storage
 
     url = f"journal:///{tmp_path / f'sweep-{round_index}-{workers}-{fuse}.log'}"
     study = optuna.create_study(study_name="bench", storage=open_storage(url), direction="maximize")

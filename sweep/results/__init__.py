@@ -1,0 +1,43 @@
+"""Stored results: Optuna storages, the ranked table, the report, and the best trial exported and retrained."""
+
+from sweep._lazy import exports
+
+EXPORTS = {
+    "DEFAULT_STORAGE": "storages",
+    "HEARTBEAT_SECONDS": "storages",
+    "SCHEMES": "storages",
+    "StorageError": "storages",
+    "has_heartbeats": "storages",
+    "mask": "storages",
+    "open_storage": "storages",
+    "scheme": "storages",
+    "shares_badly": "storages",
+    "study_names": "storages",
+    "open_sqlite_study": "sqlite_study",
+    "sqlite_study_names": "sqlite_study",
+    "QueryError": "table",
+    "cut_to_top": "table",
+    "query": "table",
+    "render": "table",
+    "sort_by": "table",
+    "trials_table": "table",
+    "RankedTable": "display",
+    "format_seconds": "durations",
+    "parse_duration": "durations",
+    "summary_html": "display",
+    "summary_text": "display",
+    "figures": "report",
+    "trial_summary": "report",
+    "write_report": "report",
+    "ExportError": "export",
+    "TRAINING_SEED": "export",
+    "best_record": "export",
+    "export_best": "export",
+    "read_config": "export",
+    "read_data_order": "export",
+    "recorded_data": "export",
+    "retrain": "export",
+    "write_json": "export",
+}
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = exports(__name__, EXPORTS)

@@ -1,0 +1,190 @@
+"""The best trial as portable files (config, script, model, metrics), and retraining a config from such a file."""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
+TRAINING_SEED = 42  # for a config without a seed of its own (a bare config file)
+
+
+class ExportError(RuntimeError):
+    """Nothing to export, or a config file that cannot be read."""
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def best_record(study) -> dict[str, Any]:
+    """The best completed trial: its config (trial config format), metric, study and versions."""
+    from optuna.trial import TrialState
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise ExportError(f"study {study.study_name!r} has no completed trial yet: run `sweep run` first")
+    best = study.best_trial
+    baseline = study.user_attrs.get("baseline", {})
+    return {
+        "study": study.study_name,
+        "trial": best.number,
+        "val_accuracy": best.value,
+        "baseline_val_accuracy": baseline.get("val_accuracy"),
+        "train_images": baseline.get("train_images"),
+        "config": best.user_attrs.get("config", best.params),
+        "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
+        "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
+        "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
+        "versions": package_versions(),
+    }
+
+
+def write_json(record: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
+    """A trial config and its training seed, from a ``sweep best`` file or a bare config JSON/YAML file."""
+    import yaml
+
+    from sweep.space import SpaceError, check_config, complete_config
+
+    try:
+        document = yaml.safe_load(Path(path).read_text())  # YAML is a superset of JSON
+    except (OSError, yaml.YAMLError) as error:
+        raise SpaceError(
+            f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`"
+        ) from None
+    config = document.get("config", document) if isinstance(document, dict) else None
+    if not isinstance(config, dict) or "hidden_layers" not in config:
+        raise SpaceError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
+    check_config(config, Path(path))
+    seed = document.get("seed", TRAINING_SEED)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpaceError(f"{path}: 'seed' must be a non-negative integer, got {seed!r}")
+    return complete_config(config), seed
+
+
+def recorded_data(path: str | Path, given=None):
+    """The data a ``sweep best`` file's study ran on (its own .npz), unless ``given`` names other data."""
+    from sweep.data import DataSource
+
+    document = _read_record(path)
+    return DataSource.for_study(document.get("data") if isinstance(document, dict) else None, given)
+
+
+def read_data_order(path: str | Path):
+    """The fused group's data order stored in a ``sweep best`` file, or None (Keras shuffles)."""
+    from sweep.training import DataOrder
+
+    document = _read_record(path)
+    return DataOrder.from_record(document.get("data_order")) if isinstance(document, dict) else None
+
+
+def _read_record(path: str | Path):
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
+
+
+def retrain(
+    config: dict[str, Any],
+    data=None,
+    max_train: int | None = None,
+    with_test: bool = False,
+    save_to: str | Path | None = None,
+    seed: int = TRAINING_SEED,
+    order=None,
+) -> dict[str, Any]:
+    """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
+
+    ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
+    """
+    from sweep.data import DataSource
+    from sweep.training import evaluate, release, train
+
+    data = DataSource.of(data)
+    split = data.split(max_train)
+    result = train(config, split, keep_model=True, seed=seed, order=order)
+    metrics = {
+        "val_accuracy": result.val_accuracy,
+        "epochs": result.epochs_run,
+        "fit_seconds": round(result.fit_seconds, 2),
+        "train_images": len(split.y_train),
+    }
+    model = result.model
+    if save_to is not None:
+        result.model.save(save_to)
+        model = load_model(save_to)  # the metrics then describe the file, not only the process's copy
+    if with_test and not data.has_test_set:
+        log.info("no test set in %s: test_accuracy is left out", data)
+    elif with_test:  # the one place the test set is touched, and it is labelled as such
+        metrics["test_accuracy"] = evaluate(model, *data.test_set())
+    release(result.model)
+    return metrics
+
+
+def load_model(path: str | Path):
+    """A ``.keras`` file, in safe mode: no arbitrary code (lambdas) is run while loading."""
+    import keras
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def export_best(study, out_dir: str | Path, data=None, max_train: int | None = None) -> dict[str, Any]:
+    """The best trial, ready to leave the project.
+
+    Writes config.json and config.yaml (the trial config), train_best.py (plain Keras and numpy),
+    model.keras (retrained here) and metrics.json: its val_accuracy and, evaluated once here and
+    labelled as such, its test_accuracy.
+    """
+    record = best_record(study)  # before Keras starts: a study with nothing to export fails fast
+    import yaml
+
+    from sweep.data import DataSource
+    from sweep.results.script_template import render_script
+    from sweep.training import DataOrder, build_model, release
+
+    config = record["config"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(config, out / "config.json")
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    data = DataSource.for_study(record["data"], data)  # the study's own .npz unless told otherwise
+    split = data.split(max_train)
+    architecture = build_model(config, input_shape=split.input_shape, classes=split.classes)
+    # train_best.py seeds as the trial did: it retrains this very model
+    (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
+    release(architecture)
+    order = DataOrder.from_record(record["data_order"])
+    metrics = retrain(
+        config, data, max_train, with_test=True, save_to=out / "model.keras", seed=record["seed"], order=order
+    )
+    summary = {
+        "study": record["study"],
+        "trial": record["trial"],
+        "sweep_val_accuracy": record["val_accuracy"],
+        "baseline_val_accuracy": record["baseline_val_accuracy"],
+        **metrics,
+        "test_images": len(data.test_set()[1]) if "test_accuracy" in metrics else 0,
+        "test_note": "the test set, evaluated once at export on model.keras; never used to select",
+        "data": record["data"],
+        "versions": record["versions"],
+    }
+    write_json(summary, out / "metrics.json")
+    log.info("exported trial %s of %r to %s", record["trial"], record["study"], out)
+    return summary

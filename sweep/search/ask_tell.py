@@ -1,0 +1,209 @@
+"""Fused trials on Optuna's ask-and-tell interface.
+
+The driver asks the sampler for up to K trials at once (TPE's ``constant_liar`` keeps
+parallel proposals apart), ``group.train_group`` trains them as one Keras program, and
+each branch's outcome is told to its own Optuna trial. Every fused trial stays an ordinary
+trial: params, config, seed, per-epoch curve (``trial.report``), ``fail_reason``, its share
+of the group's time (``train_seconds``), its data order and ``fused_with``.
+
+``study.optimize`` starts Optuna's heartbeat thread for its one trial; ask-and-tell does
+not, so ``Heartbeats`` beats for every running trial of the group. A worker killed with
+-9 stops beating, and the next worker fails and retries all of its trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from sweep.search.settings import INTERRUPTED, NOT_RUN
+from sweep.search.study import OptunaSuggester, resident_mb
+from sweep.space import SearchSpace
+from sweep.training import Branch, signals, train_group
+
+log = logging.getLogger(__name__)
+
+DEADLINE_REASON = "stopped at the --timeout deadline; retried on resume"
+
+
+class Heartbeats:
+    """Record a heartbeat for each running trial every ``interval`` seconds, from a thread."""
+
+    def __init__(self, storage, interval: float):
+        self.storage, self.interval = storage, interval
+        self.trial_ids: set[int] = set()
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="sweep-heartbeats", daemon=True)
+
+    def __enter__(self) -> Heartbeats:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def add(self, trial_id: int) -> None:
+        self.storage.record_heartbeat(trial_id)  # at once: the trial must never look stale
+        with self.lock:
+            self.trial_ids.add(trial_id)
+
+    def remove(self, trial_id: int) -> None:
+        with self.lock:
+            self.trial_ids.discard(trial_id)
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.interval):
+            with self.lock:
+                ids = list(self.trial_ids)
+            for trial_id in ids:
+                self.storage.record_heartbeat(trial_id)
+
+
+class NoHeartbeats:
+    """Journal storages have no heartbeats (a dead worker's trials stay RUNNING there)."""
+
+    def __enter__(self) -> NoHeartbeats:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def add(self, trial_id: int) -> None:
+        pass
+
+    def remove(self, trial_id: int) -> None:
+        pass
+
+
+def heartbeats_for(study):
+    """Heartbeats when the study's storage keeps them (Optuna's RDBStorage with an interval)."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled  # what study.optimize itself checks
+
+    storage = study._storage  # noqa: SLF001 (Optuna's own helpers, e.g. fail_stale_trials, read it so)
+    return Heartbeats(storage, storage.get_heartbeat_interval()) if is_heartbeat_enabled(storage) else NoHeartbeats()
+
+
+class TrialHooks:
+    """The driver's side of a group: ask new trials, tell each branch's outcome."""
+
+    def __init__(
+        self,
+        study,
+        space: SearchSpace,
+        seed: int,
+        slots: Callable[[int], int],
+        heartbeats,
+        callbacks: list[Any] = (),
+        shuffle_seed: int = 0,
+        beyond: Callable[[int], bool] = lambda number: False,
+    ):
+        self.study, self.space, self.seed, self.slots = study, space, seed, slots
+        self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
+        self.beyond = beyond
+        self.running: dict[int, Branch] = {}
+        self.group_name: str | None = None
+        self.told = 0
+
+    def more(self, free: int) -> list[Branch]:
+        from optuna.trial import TrialState
+
+        signals.check()
+        branches = []
+        for _ in range(free):
+            if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
+                break
+            with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
+                warnings.simplefilter("ignore", UserWarning)
+                trial = self.study.ask()
+            if self.beyond(trial.number):  # another worker took the last place first: this one never runs
+                trial.set_user_attr("fail_reason", NOT_RUN)
+                self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
+                break
+            self.heartbeats.add(trial._trial_id)  # noqa: SLF001
+            config = self.space.sample(OptunaSuggester(trial))
+            seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
+            self.group_name = self.group_name or f"group-{trial.number}"
+            for key, value in (("config", config), ("seed", seed), ("fused_with", self.group_name)):
+                trial.set_user_attr(key, value)
+            branch = Branch(trial, f"trial_{trial.number}", config, seed)
+            self.running[trial.number] = branch
+            branches.append(branch)
+        return branches
+
+    def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
+        trial = branch.handle
+        trial.report(val_accuracy, epoch)
+        if trial.should_prune():
+            self._tell(branch, "PRUNED")
+            return False
+        return True
+
+    def finished(self, branch: Branch) -> None:
+        self._tell(branch, "COMPLETE", branch.curve[-1])
+
+    def failed(self, branch: Branch, reason: str) -> None:
+        branch.handle.set_user_attr("fail_reason", reason)
+        self._tell(branch, "FAIL")
+
+    def interrupt_all(self, reason: str = INTERRUPTED) -> None:
+        """A clean stop: every running trial of the group is stored as interrupted, to be retried."""
+        for branch in list(self.running.values()):
+            branch.handle.set_user_attr("interrupted", True)
+            branch.handle.set_user_attr("fail_reason", reason)
+            self._tell(branch, "FAIL")
+
+    def _tell(self, branch: Branch, state: str, value: float | None = None) -> None:
+        from optuna.trial import TrialState
+
+        trial = branch.handle
+        trial.set_user_attr("train_seconds", round(branch.seconds, 3))
+        order = {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch, "size": None}  # None: all images
+        trial.set_user_attr("data_order", order)
+        trial.set_user_attr("rss_mb", resident_mb())
+        frozen = self.study.tell(trial, value, state=TrialState[state])
+        self.heartbeats.remove(trial._trial_id)  # noqa: SLF001
+        self.running.pop(trial.number, None)
+        self.told += 1
+        for callback in self.callbacks:
+            callback(self.study, frozen)
+
+
+def run_group(
+    study,
+    space: SearchSpace,
+    split,
+    settings,
+    slots: Callable[[int], int],
+    callbacks,
+    beyond: Callable[[int], bool] = lambda number: False,
+):
+    """Train one fused group to its end; return the number of trials it told."""
+    # Distinct per group and per worker, and stored with every trial (``data_order``).
+    shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
+    with heartbeats_for(study) as heartbeats:
+        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond=beyond)
+        started = time.perf_counter()
+        try:
+            stats = train_group(split, hooks, settings.fuse, shuffle_seed, deadline=settings.deadline())
+            # A group's trials can be long; at --timeout they stop at the next epoch boundary, to resume later.
+            hooks.interrupt_all(DEADLINE_REASON)
+        except KeyboardInterrupt:
+            hooks.interrupt_all()
+            raise
+        except BaseException:
+            for branch in list(hooks.running.values()):
+                hooks.failed(branch, "the group stopped: see the log")
+            raise
+    log.info(
+        "%s: %d trials in %.0f s, %.0f%% of places live",
+        hooks.group_name,
+        hooks.told,
+        time.perf_counter() - started,
+        100 * stats.live_share,
+    )
+    return hooks.told

@@ -1,0 +1,62 @@
+"""What a run is asked to do (``SweepSettings``), and the names every part of the search shares."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from sweep.data import DataSource
+from sweep.space import SearchSpace
+
+FINISHED = ("COMPLETE", "PRUNED")
+INTERRUPTED = "interrupted by a signal; retried on resume"
+NOT_RUN = "not run: the study reached its trial count while it was asked"
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+class SweepStopped(RuntimeError):
+    """The sweep gave up early (too many failures in a row); the message says why."""
+
+
+class TargetReached(RuntimeError):
+    """A trial asked after the study's trial count was taken by other workers; stored as FAIL, never run."""
+
+
+class Recycle(Exception):  # noqa: N818  (a request, not an error)
+    """This process ran its share of trials; a fresh one should continue the study.
+
+    Keras and TensorFlow keep a few MB per built model even after ``clear_session()``
+    (measured: about 4 MB per trial), so a long sweep hands over to a fresh process every
+    ``recycle_after`` trials and resident memory stays bounded.
+    """
+
+
+@dataclasses.dataclass
+class SweepSettings:
+    """Everything ``sweep run`` can set. Defaults give the plain call."""
+
+    space: str = "notes"
+    storage: str | None = None
+    study: str | None = None  # default: the space's name
+    trials: int | None = 20  # total finished (complete + pruned) trials the study should hold
+    timeout: float | None = None  # seconds for this invocation
+    sampler: str = "tpe"
+    pruner: str = "median"
+    seed: int = 42
+    max_train: int | None = None
+    data: DataSource | str | None = None  # a path is made a DataSource once, here
+    max_failures: int = MAX_CONSECUTIVE_FAILURES
+    worker: int = 0  # index among this machine's workers: varies the sampler seed
+    recycle_after: int | None = 50  # trials per process before a fresh one takes over (0/None: never)
+    fuse: int = 1  # trials trained together as one Keras program (1: one at a time)
+    started: float | None = None  # wall-clock start of the whole run, kept across recycled processes
+
+    def __post_init__(self) -> None:
+        self.data = DataSource.of(self.data)
+
+    def deadline(self) -> float | None:
+        """Wall-clock time after which no trial starts."""
+        return (self.started or time.time()) + self.timeout if self.timeout else None
+
+    def study_name(self, space: SearchSpace) -> str:
+        return self.study or space.name

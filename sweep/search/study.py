@@ -1,0 +1,161 @@
+"""A study's bookkeeping, shared by the solo loop and fused groups: open it, count its open places,
+settle races between workers, requeue interrupted trials, and stop after failures in a row."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sweep.data import DataSource, compute_baseline
+from sweep.results import open_storage
+from sweep.search import policy
+from sweep.search.settings import NOT_RUN, SweepSettings
+from sweep.space import SearchSpace, load_space
+
+
+class OptunaSuggester:
+    """The Suggester protocol on an Optuna trial."""
+
+    def __init__(self, trial):
+        self.trial = trial
+
+    def int(self, name, low, high, step, log):
+        return self.trial.suggest_int(name, low, high, step=step, log=log)
+
+    def float(self, name, low, high, step, log):
+        return self.trial.suggest_float(name, low, high, step=step, log=log)
+
+    def categorical(self, name, choices):
+        return self.trial.suggest_categorical(name, choices)
+
+
+def open_study(settings: SweepSettings, space: SearchSpace | None = None):
+    """Create the study, or load it when it exists: re-running continues it."""
+    import optuna
+
+    space = space or load_space(settings.space)
+    storage = open_storage(settings.storage)
+    name = settings.study_name(space)
+    existing = _count_trials(storage, name)
+    # A resumed study gets a fresh seed, so the sampler does not replay its first draws.
+    seed = settings.seed + 1000 * settings.worker + existing
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=policy.make_sampler(settings.sampler, seed, parallel=settings.fuse > 1),
+        pruner=policy.make_pruner(settings.pruner, policy.max_epochs(space)),
+    )
+    study.set_user_attr("space", space.name)
+    return study
+
+
+def _count_trials(storage, name: str) -> int:
+    import optuna
+
+    try:
+        return len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    except KeyError:
+        return 0
+
+
+def record_baseline(study, split, data: DataSource) -> dict[str, float]:
+    """The baseline for this split, stored once in the study for tables to read."""
+    if "data" not in study.user_attrs:  # which data the study ran on: name, fingerprint, file, shape
+        study.set_user_attr("data", data.identity())
+    stored = study.user_attrs.get("baseline")
+    if stored and stored.get("split") == split.fingerprint:
+        return stored
+    figures = {**compute_baseline(split, data), "split": split.fingerprint}
+    study.set_user_attr("baseline", figures)
+    return figures
+
+
+def requeue_interrupted(study) -> list[int]:
+    """Queue again, with the same params, trials a clean stop interrupted and nobody retried yet."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    requeued = []
+    for trial in trials:
+        if trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted") and trial.number not in retried:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+            requeued.append(trial.number)
+    return requeued
+
+
+def resident_mb() -> float | None:
+    """This process's resident memory, where /proc tells it (Linux)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as statm:
+            return round(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except OSError:
+        return None
+
+
+class FailureGuard:
+    """Stops the study after ``limit`` failed trials in a row: something is wrong, not unlucky."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_a_row = 0
+        self.last_reason = ""
+
+    def __call__(self, study, trial) -> None:
+        from optuna.trial import TrialState
+
+        if trial.user_attrs.get("interrupted") or trial.user_attrs.get("fail_reason") == NOT_RUN:
+            return  # a clean stop (retried later) or a trial that never ran: no fault of the space
+        if trial.state != TrialState.FAIL:
+            self.in_a_row = 0
+            return
+        self.in_a_row += 1
+        self.last_reason = trial.user_attrs.get("fail_reason", "unknown")
+        if self.in_a_row >= self.limit:
+            with contextlib.suppress(RuntimeError):  # outside optimize (fused groups) the loop reads `tripped`
+                study.stop()
+
+    @property
+    def tripped(self) -> bool:
+        return self.in_a_row >= self.limit
+
+
+def next_step(study, target: int | None, heartbeats: bool = True) -> str:
+    """'trial' to start one, 'wait' for running trials (other workers', or a dead one's until its
+    heartbeat goes stale and it is retried), or 'done'. Without heartbeats (journal storages)
+    a dead worker's trial would never finish, so nobody waits for running trials."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.storages.fail_stale_trials(study)  # a dead worker's trial: FAIL, then queued again
+    if target is None or open_slots(study, target):
+        return "trial"
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return "wait" if running and heartbeats else "done"
+
+
+def open_slots(study, target: int | None, most: int = 1_000_000) -> int:
+    """How many trials may start now: queued ones (retries) first, then up to the target count."""
+    from optuna.trial import TrialState
+
+    if target is None:
+        return most
+    counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)}
+    for trial in study.get_trials(deepcopy=False, states=tuple(counts)):
+        counts[trial.state] += 1
+    started = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
+    return min(most, max(target - started, counts[TrialState.WAITING]))
+
+
+def beyond_target(study, target: int | None, number: int) -> bool:
+    """Whether trial ``number`` was asked after the target was taken. Workers that counted open slots at
+    the same moment agree on who came first by trial number, which the storage hands out one by one."""
+    from optuna.trial import TrialState
+
+    if target is None:
+        return False
+    started = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
+    return sum(trial.number < number for trial in started) >= target

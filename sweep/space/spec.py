@@ -1,0 +1,154 @@
+"""Search-space files: parse, validate, and sample a trial config.
+
+A space is a YAML file (see ``search_spaces/notes.yaml``). Every fault is refused
+before any training with a :class:`SpaceError` whose one line names the file, the
+parameter and what was expected. Sampling is written once against the small
+:class:`Suggester` protocol, so Optuna and KerasTuner draw from the same space.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from sweep.space.checks import check_space
+from sweep.space.vocabulary import (  # noqa: F401  (re-exported: the names callers know space by)
+    KNOB_DEFAULTS,
+    PER_LAYER,
+    REFERENCE_CONFIG,
+    VOCABULARY,
+    Param,
+    SpaceError,
+)
+
+SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+
+
+class Suggester(Protocol):
+    """What sampling needs from a search engine (an Optuna trial, KerasTuner's hp).
+
+    An engine that holds its whole space up front (KerasTuner) also defines
+    ``conditional(conditions)``, a context manager: sampling then asks it for every
+    parameter, inactive ones too, inside that parameter's conditions (``when`` and,
+    per layer, ``hidden_layers``), and keeps only the active values. Optuna's
+    define-by-run trials are asked for the active parameters only.
+    """
+
+    def int(self, name: str, low: int, high: int, step: int, log: bool) -> int: ...
+    def float(self, name: str, low: float, high: float, step: float | None, log: bool) -> float: ...
+    def categorical(self, name: str, choices: list) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    description: str
+    params: dict[str, Param]
+    path: Path | None = None
+
+    def sample(self, engine: Suggester) -> dict[str, Any]:
+        """Draw one trial config; parameters whose ``when`` fails are left out."""
+        drawn: dict[str, Any] = {}
+        declares = hasattr(engine, "conditional")
+        for param in self.params.values():  # validation put conditions first
+            active = all(drawn.get(parent) in allowed for parent, allowed in param.when)
+            if declares:
+                value = self._declare(param, engine, drawn)
+                if active:
+                    drawn[param.name] = value
+            elif active:
+                drawn[param.name] = self._draw(param, engine, drawn)
+        return complete_config(drawn)
+
+    def _draw(self, param: Param, engine: Suggester, drawn: dict) -> Any:
+        if not param.per_layer:
+            return param.suggest(engine, param.label)
+        layers = drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])
+        return [param.suggest(engine, f"{param.label}_{i}") for i in range(layers)]
+
+    def _declare(self, param: Param, engine: Any, drawn: dict) -> Any:
+        """Ask a declaring engine for ``param`` under its conditions: one draw per possible layer."""
+        when = tuple((parent, allowed) for parent, allowed in param.when if not self.params[parent].fixed)
+        if not param.per_layer:
+            with engine.conditional(when):
+                return param.suggest(engine, param.label)
+        values = []
+        for index, layer in enumerate(self.layer_conditions()):
+            with engine.conditional(when + layer):
+                values.append(param.suggest(engine, f"{param.label}_{index}"))
+        return values[: drawn.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])]
+
+    def layer_conditions(self) -> list[tuple]:
+        """For each possible hidden layer, the condition on hidden_layers under which it exists."""
+        layers = self.params.get("hidden_layers")
+        if layers is None or layers.fixed:
+            return [()] * (layers.value if layers else REFERENCE_CONFIG["hidden_layers"])
+        counts = layers.values() or list(range(int(layers.low), int(layers.high) + 1))
+        return [(("hidden_layers", tuple(c for c in counts if c > index)),) for index in range(max(counts))]
+
+    def size(self) -> int | None:
+        """The number of distinct configs, or None when a parameter is continuous."""
+        total = 1
+        for param in self.params.values():
+            options = param.values()
+            if options is None:
+                return None
+            layers = self.params.get("hidden_layers")
+            depth = max(layers.values()) if param.per_layer and layers else 1
+            total *= len(options) ** depth
+        return total
+
+
+def complete_config(drawn: dict[str, Any]) -> dict[str, Any]:
+    """Fill what a space left out from the reference model, and give list params one entry per layer."""
+    config = {**REFERENCE_CONFIG, **drawn}
+    if config["layer_type"] == "conv":
+        config.setdefault("filters", KNOB_DEFAULTS["filters"])
+        config.setdefault("kernel_size", KNOB_DEFAULTS["kernel_size"])
+    if config["optimizer"] == "sgd":
+        config.setdefault("momentum", KNOB_DEFAULTS["momentum"])
+        config.setdefault("nesterov", KNOB_DEFAULTS["nesterov"])
+    for name in PER_LAYER:
+        if name in config:
+            config[name] = _per_layer(config[name], config["hidden_layers"])
+    if config["layer_type"] == "conv":  # a conv stack has one Dense head: its size is the last units value
+        config["units"] = list(config["units"])[-1:]
+    return config
+
+
+def _per_layer(value: Any, layers: int) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(values) == layers:
+        return values
+    return (values * layers)[:layers] if len(values) == 1 else values[:layers]
+
+
+def resolve_path(space: str | Path) -> Path:
+    """A path as given, or a bare name looked up in ``search_spaces/``."""
+    path = Path(space)
+    if path.suffix or path.exists():
+        return path
+    return SPACES_DIR / f"{space}.yaml"
+
+
+def available_spaces() -> list[SearchSpace]:
+    return [load_space(path) for path in sorted(SPACES_DIR.glob("*.yaml"))]
+
+
+def load_space(space: str | Path) -> SearchSpace:
+    """Read and validate a space file; raise SpaceError with one line on any fault."""
+    path = resolve_path(space)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise SpaceError(f"{path}: cannot read the search space ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "syntax"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpaceError(f"{path}: YAML error at {where}: {problem}") from None
+    name, description, params = check_space(document, path)
+    return SearchSpace(name=name, description=description, params=params, path=path)

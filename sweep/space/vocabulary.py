@@ -1,0 +1,128 @@
+"""The words a search space and a trial config share: parameter names, defaults, allowed values, limits.
+
+One home for them, so :mod:`sweep.space.spec` and :mod:`sweep.space.checks` both read from here and the
+dependency runs one way (space -> space_checks -> vocabulary). Keras's own names (activations,
+optimizers) are kept as data, so a space is checked without importing TensorFlow;
+``tests/test_space.py`` checks this data against the installed Keras.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+# The chapter's reference model; every parameter a space leaves out takes this value.
+REFERENCE_CONFIG: dict[str, Any] = {
+    "layer_type": "dense",
+    "hidden_layers": 1,
+    "units": [100],
+    "activation": "sigmoid",
+    "dropout": 0.0,
+    "optimizer": "rmsprop",
+    "learning_rate": 0.001,
+    "batch_size": 32,
+    "epochs": 5,
+}
+# Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
+KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
+PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
+VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")
+# keras.activations.get() resolves each of these by name and each takes one tensor (Keras 3.15's list,
+# less `threshold`, which needs two more arguments).
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu",
+    "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid",
+    "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+)  # fmt: skip
+LAYER_TYPES = ("dense", "conv")
+MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
+TYPES = ("int", "float", "categorical", "bool")
+SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}
+TOP_KEYS = {"name", "description", "params"}
+# Numeric limits per parameter: (smallest, largest), both allowed.
+LIMITS = {
+    "hidden_layers": (0, 16),
+    "units": (1, 65536),
+    "filters": (1, 4096),
+    "kernel_size": (1, 28),
+    "batch_size": (1, 60000),
+    "epochs": (1, 1000),
+    "learning_rate": (1e-12, 10.0),
+    "dropout": (0.0, 0.95),
+    "momentum": (0.0, 1.0),
+}
+INTEGER_PARAMS = {"hidden_layers", "units", "filters", "kernel_size", "batch_size", "epochs"}
+
+
+class SpaceError(ValueError):
+    """A search-space file (or a config file) is broken; the message is one line for the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter of a space: a fixed value or a distribution."""
+
+    name: str
+    type: str | None = None  # None: fixed
+    value: Any = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple = ()
+    per_layer: bool = False
+    when: tuple[tuple[str, tuple], ...] = ()  # (parameter, allowed values) pairs
+    key: str | None = None  # the engines' name for one of several alternatives, e.g. learning_rate_sgd
+
+    @property
+    def label(self) -> str:
+        """The name engines see: the parameter's own, or its alternative's key."""
+        return self.key or self.name
+
+    @property
+    def fixed(self) -> bool:
+        return self.type is None
+
+    def values(self) -> list | None:
+        """Every value it can take, or None when there are too many to list."""
+        if self.fixed:
+            return [self.value]
+        if self.type in ("categorical", "bool"):
+            return list(self.choices)
+        if self.type == "int" and not self.log:
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        return None
+
+    def admits(self, value: Any) -> bool:
+        options = self.values()
+        if options is not None:
+            return value in options
+        return isinstance(value, (int, float)) and self.low <= value <= self.high
+
+    def suggest(self, engine: Any, name: str) -> Any:
+        """Draw from ``engine``, a :class:`sweep.space.spec.Suggester`."""
+        if self.fixed:
+            return self.value
+        if self.type == "int":
+            return engine.int(name, int(self.low), int(self.high), int(self.step or 1), self.log)
+        if self.type == "float":
+            return engine.float(name, float(self.low), float(self.high), self.step, self.log)
+        return engine.categorical(name, list(self.choices))
+
+
+# Search engines: Optuna's, and KerasTuner's tuners (``sweep.search.tuner.TUNERS`` maps these names to classes;
+# tests/test_tuner.py checks that the two agree).
+TUNER_NAMES = ("hyperband", "random", "bayesian")
+ENGINES = ("optuna", *(f"keras-tuner:{name}" for name in TUNER_NAMES))
+
+
+def parse_engine(text: str) -> tuple[str, str | None]:
+    """'optuna' -> ('optuna', None); 'keras-tuner:random' -> ('keras-tuner', 'random'); bare keras-tuner: hyperband."""
+    engine, _, tuner = text.strip().partition(":")
+    if (engine, tuner) == ("optuna", ""):
+        return "optuna", None
+    if engine == "keras-tuner" and (tuner or "hyperband") in TUNER_NAMES:
+        return "keras-tuner", tuner or "hyperband"
+    raise ValueError(f"engine {text!r} is unknown; expected one of {', '.join(ENGINES)}")

@@ -1,0 +1,29 @@
+"""Training: a Keras model from a config, one trial trained alone, many fused into one program, devices.
+
+Nothing here knows Optuna: the search layer hands configs in and hears back per epoch.
+``signals`` is the stop flag the trainers poll between batches.
+"""
+
+from sweep._lazy import exports
+
+EXPORTS = {
+    "IMAGE_SHAPE": "model",
+    "CLASSES": "model",
+    "build_model": "model",
+    "build_optimizer": "model",
+    "train": "solo",
+    "evaluate": "solo",
+    "release": "solo",
+    "DataOrder": "solo",
+    "Speed": "solo",
+    "TrainingDiverged": "solo",
+    "Branch": "group",
+    "train_group": "group",
+    "resolve_fuse": "devices",
+    "share_gpu_memory": "devices",
+    "visible_gpus": "devices",
+    "GPU_SHARING": "devices",
+    "load_keras_quietly": "native",
+}
+__all__ = sorted(EXPORTS)
+__getattr__, __dir__ = exports(__name__, EXPORTS)

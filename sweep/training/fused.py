@@ -1,0 +1,119 @@
+"""Many trial models as one Keras program: independent branches on a shared input.
+
+Each branch is exactly ``build_model(config)``: its own layers, its own optimizer (with
+its own learning rate and momentum), its own initial weights. The fused model stacks the
+branches' outputs and minimises the *sum* of their losses. Branch ``k``'s weights appear in
+loss ``k`` only, so the gradient of the sum with respect to them is exactly branch ``k``'s
+own gradient, and ``BranchOptimizers`` hands each branch's gradients to that branch's
+optimizer. Everything runs through Keras's ordinary ``fit`` on every backend: no
+backend-specific ``train_step``. Under JAX the per-branch optimizer states ride in the one
+optimizer state that ``fit`` threads through its compiled step.
+
+The branches of one program share a batch size (``group.py`` buckets them): each branch
+takes exactly the steps it would take alone. (Gradient accumulation over a common micro-batch
+was measured too and lost: a batch-256 branch then paid for eight batch-32 steps; see
+``results/reference/fused.md``.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sweep.training.model import build_model, build_optimizer
+
+
+def build_branch(config: dict[str, Any], seed: int, name: str, split) -> tuple[Any, Any]:
+    """``build_model(config)`` under the trial's seed, and its own optimizer.
+
+    Built right after ``set_random_seed(seed)``, exactly as ``train.train`` builds a solo trial,
+    so the branch starts from the very weights the trial's solo retraining starts from.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(config, input_shape=split.input_shape, classes=split.classes, name=name)
+    return model, build_optimizer(config)
+
+
+def fuse(
+    models: list,
+    optimizers: list,
+    input_shape: tuple[int, ...],
+    steps_per_execution: int = 1,
+    jit_compile: Any = "auto",
+):
+    """One compiled model whose output ``[:, k]`` is branch ``k``'s class probabilities."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    stacked = _stack_layer()([model(inputs) for model in models])
+    fused = keras.Model(inputs, stacked, name=f"fused_{len(models)}")
+    fused.compile(
+        optimizer=_branch_optimizers(optimizers, models),
+        loss=_summed_crossentropy(),
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    return fused
+
+
+def _stack_layer():
+    import keras
+
+    class StackBranches(keras.layers.Layer):
+        def call(self, outputs):
+            stacked = keras.ops.stack(outputs, axis=1)
+            logits = [getattr(output, "_keras_logits", None) for output in outputs]
+            if all(item is not None for item in logits):
+                # Under TensorFlow, Keras's cross-entropy reads a softmax's logits from this attribute;
+                # passing them on keeps each branch's loss (and its NaN when it diverges) as in solo.
+                stacked._keras_logits = keras.ops.stack(logits, axis=1)
+            return stacked
+
+    return StackBranches(name="branches")
+
+
+def _summed_crossentropy():
+    """Sum over branches of each branch's mean sparse categorical cross-entropy."""
+    import keras
+
+    class SummedCrossentropy(keras.losses.Loss):
+        def call(self, y_true, y_pred):  # y_pred: (batch, branches, classes)
+            labels = keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1, 1))
+            labels = keras.ops.broadcast_to(labels, keras.ops.shape(y_pred)[:2])
+            per_branch = keras.losses.sparse_categorical_crossentropy(labels, y_pred)  # (batch, branches)
+            return keras.ops.sum(per_branch, axis=1)
+
+    return SummedCrossentropy(name="summed_crossentropy")
+
+
+def _branch_optimizers(optimizers: list, branches: list):
+    """The one optimizer ``fit`` sees; it routes each branch's gradients to that branch's optimizer."""
+    import keras
+
+    # Held in this closure, not as attributes: an optimizer tracks every Variable assigned to it
+    # as one of its own, and JAX's step would then see the model's weights twice.
+    groups = [branch.trainable_variables for branch in branches]
+    positions: list[list[int]] = []
+
+    class BranchOptimizers(keras.optimizers.Optimizer):
+        def build(self, variables):
+            super().build(variables)
+            position = {id(variable): index for index, variable in enumerate(variables)}
+            positions[:] = [[position[id(v)] for v in group] for group in groups]
+            for optimizer, group in zip(optimizers, groups, strict=True):
+                if not optimizer.built:  # a branch carried into a re-formed group keeps its state
+                    optimizer.build(group)
+
+        @property
+        def variables(self):  # every branch's state, so JAX's stateless step carries it
+            return self._variables[:] + [v for optimizer in optimizers for v in optimizer.variables]
+
+        def apply(self, grads, trainable_variables=None):
+            if not self.built:
+                self.build(list(trainable_variables))
+            for optimizer, group, where in zip(optimizers, groups, positions, strict=True):
+                optimizer.apply([grads[i] for i in where], group)
+            self._iterations.assign_add(1)
+
+    return BranchOptimizers(learning_rate=0.0, name="branch_optimizers")
