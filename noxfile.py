@@ -62,4 +62,4 @@ def sweep(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks under tests/bench/; each writes its table to results/reference/."""
     install(session, "[dev]")
-    session.run("pytest", "tests/bench", "-s", "-p", "no:cacheprovider", *session.posargs)
+    session.run("pytest", "tests/bench", "-n", "0", "-s", "-p", "no:cacheprovider", *session.posargs)  # one at a time: timed

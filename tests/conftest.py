@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import subprocess
 import uuid
@@ -11,23 +14,49 @@ import pytest
 from helpers import POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
 
 
+@pytest.fixture(scope="session")
+def shared_folder(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this run sees (the run's base temp folder); alone, the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def only_one_worker_at_a_time(lock_file: Path):
+    """Workers that need the same expensive thing take turns: the first makes it, the others read it."""
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def baseline_cache(tmp_path_factory):
-    """One baseline computation per test session, in a folder of its own."""
-    folder = tmp_path_factory.mktemp("cache")
+def baseline_cache(shared_folder):
+    """One baseline computation per test run, shared by the workers (the cache writes whole files only)."""
+    folder = shared_folder / "baseline-cache"
+    folder.mkdir(exist_ok=True)
     os.environ["SWEEP_CACHE_DIR"] = str(folder)
     return folder
 
 
 @pytest.fixture(scope="session")
-def tiny_sweep(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess]:
+def tiny_sweep(shared_folder) -> tuple[Path, str, subprocess.CompletedProcess]:
     """One real `sweep run` of 4 trials over the tiny space into SQLite, shared by every test that reads a
     finished study (table, best, report, export, dashboard): (folder, storage URL, the run's output).
-    Tests must not write to its database; copy the file first (see test_rerun_continues...)."""
-    folder = tmp_path_factory.mktemp("tiny_sweep")
+    The first worker runs it; the others wait and read its outcome. Tests must not write to its database;
+    copy the file first (see test_rerun_continues...)."""
+    folder = shared_folder / "tiny_sweep"
     url = f"sqlite:///{folder / 'sweep.db'}"
-    args = ["--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL), "--storage", url]
-    return folder, url, sweep_cli("run", *args, cwd=folder)
+    outcome = folder / "outcome.json"
+    with only_one_worker_at_a_time(shared_folder / "tiny_sweep.lock"):
+        if not outcome.exists():
+            folder.mkdir(exist_ok=True)
+            args = ["--space", str(SPACES / "tiny.yaml"), "--trials", "4", "--max-train", str(SMALL), "--storage", url]
+            run = sweep_cli("run", *args, cwd=folder)
+            outcome.write_text(json.dumps([run.args, run.returncode, run.stdout, run.stderr]))
+    return folder, url, subprocess.CompletedProcess(*json.loads(outcome.read_text()))
 
 
 @pytest.fixture

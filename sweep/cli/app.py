@@ -59,11 +59,11 @@ def user_errors(function):
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (api.SpaceError, api.QueryError, api.UnknownStudy) as error:
+        except (api.SpaceError, api.QueryError, api.UnknownStudy, api.DatasetError) as error:
             raise UserError(str(error), exit_code=BAD_INPUT) from None
         except api.StorageError as error:
             raise UserError(str(error), exit_code=error.exit_code) from None
-        except (api.DatasetError, api.ExportError, api.SweepStopped, ValueError) as error:
+        except (api.ExportError, api.SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
         except OSError as error:  # e.g. --out in a folder that cannot be written
             raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sweep.data.errors import DatasetError
+from sweep.data.checks import check_arrays, fault
 
 log = logging.getLogger(__name__)
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-LAYOUTS = "(rows, features), (rows, height, width) or (rows, height, width, channels)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,26 +51,14 @@ def is_own_data(source) -> bool:
     return path.suffix == ".npz" or path.is_file()
 
 
-def _fault(path, message: str) -> DatasetError:
-    return DatasetError(f"{path}: {message}")
-
-
 @functools.lru_cache(maxsize=4)
 def load_own_data(source: str) -> OwnData:
     """Read, check and scale the file (cached: once per process and path)."""
     path = Path(source).expanduser().resolve()
-    arrays = _read(path)
+    arrays = check_arrays(path, _read(path))
     x_train, y_train = arrays["x_train"], arrays["y_train"]
-    _check_pair(path, "train", x_train, y_train)
-    if len(y_train) < 2:
-        raise _fault(path, f"x_train holds {len(y_train)} row(s); the 80/20 validation split needs at least 2")
     x_test, y_test = arrays.get("x_test"), arrays.get("y_test")
-    if x_test is not None:
-        _check_pair(path, "test", x_test, y_test)
-        if x_test.shape[1:] != x_train.shape[1:]:
-            raise _fault(path, f"x_test rows have shape {x_test.shape[1:]} but x_train rows {x_train.shape[1:]}")
     scale = _scale(path, x_train, arrays.get("scale"))
-    labels = [y_train] if y_test is None else [y_train, y_test]
     digest = hashlib.sha256()
     for array in (x_train, y_train):
         digest.update(str((array.dtype, array.shape)).encode())
@@ -83,7 +70,7 @@ def load_own_data(source: str) -> OwnData:
         y_train=y_train.astype(np.int64),
         x_test=None if x_test is None else x_test.astype(np.float32) / np.float32(scale),
         y_test=None if y_test is None else y_test.astype(np.int64),
-        classes=int(max(int(y.max()) for y in labels)) + 1,
+        classes=int(y_train.max()) + 1,  # every class 0..K-1 is present (check_arrays)
         scale=scale,
         fingerprint=digest.hexdigest()[:12],
     )
@@ -94,42 +81,21 @@ def load_own_data(source: str) -> OwnData:
 
 def _read(path: Path) -> dict[str, np.ndarray]:
     if path.suffix != ".npz":
-        raise _fault(path, "own data must be an .npz file with x_train and y_train (numpy.savez)")
+        raise fault(path, "own data must be an .npz file with x_train and y_train (numpy.savez)")
     if not path.is_file():
-        raise _fault(path, "no such file")
+        raise fault(path, "no such file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except Exception as error:  # not a zip, pickled objects, truncated: one line, not a traceback
-        raise _fault(path, f"not a readable .npz file ({type(error).__name__}: {error})") from None
+        raise fault(path, f"not a readable .npz file ({type(error).__name__}: {error})") from None
     missing = [key for key in ("x_train", "y_train") if key not in arrays]
     if missing:
-        raise _fault(path, f"missing {', '.join(missing)} (it holds: {', '.join(arrays) or 'nothing'}); "
+        raise fault(path, f"missing {', '.join(missing)} (it holds: {', '.join(arrays) or 'nothing'}); "
                      "expected x_train, y_train and optionally x_test, y_test")  # fmt: skip
     if ("x_test" in arrays) != ("y_test" in arrays):
-        raise _fault(path, "has one of x_test and y_test but not the other; give both or neither")
+        raise fault(path, "has one of x_test and y_test but not the other; give both or neither")
     return arrays
-
-
-def _check_pair(path: Path, part: str, x: np.ndarray, y: np.ndarray) -> None:
-    if x.ndim not in (2, 3, 4):
-        raise _fault(path, f"x_{part} has shape {x.shape}; expected {LAYOUTS}")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise _fault(path, f"x_{part} holds {x.dtype} values; expected numbers")
-    if y.ndim != 1:
-        raise _fault(path, f"y_{part} has shape {y.shape}; expected one integer label per row")
-    if len(x) != len(y):
-        raise _fault(path, f"x_{part} has {len(x)} rows but y_{part} has {len(y)} labels")
-    if len(y) == 0:
-        raise _fault(
-            path, f"x_{part} and y_{part} are empty" + (" (leave both out for no test set)" * (part == "test"))
-        )
-    if not np.issubdtype(y.dtype, np.integer):
-        raise _fault(path, f"y_{part} holds {y.dtype} values; labels must be integers 0, 1, 2, ... (use .astype(int))")
-    if y.min() < 0:
-        raise _fault(path, f"y_{part} holds the label {y.min()}; labels must be 0 or more")
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise _fault(path, f"x_{part} holds NaN or infinite values")
 
 
 def _scale(path: Path, x_train: np.ndarray, configured) -> float:
@@ -137,7 +103,7 @@ def _scale(path: Path, x_train: np.ndarray, configured) -> float:
     if configured is not None:
         scale = float(np.asarray(configured))
         if not scale > 0:
-            raise _fault(path, f"scale must be a positive divisor, got {scale}")
+            raise fault(path, f"scale must be a positive divisor, got {scale}")
         return scale
     largest = float(np.abs(x_train).max())
     return largest if largest > 1.0 else 1.0

@@ -104,9 +104,9 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     the interrupted trial has been stored as FAIL.
     """
     space = load_space(settings.space)
-    study = open_study(settings, space)
-    split = settings.data.split(settings.max_train)
+    split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     check_data_fits(space.path, space.params, split.input_shape)
+    study = open_study(settings, space)
     baseline = record_baseline(study, split, settings.data)
     log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
     requeued = requeue_interrupted(study)

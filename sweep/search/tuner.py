@@ -302,10 +302,10 @@ def run_keras_tuner(
         raise ValueError(f"tuner {tuner!r} is unknown; expected one of {', '.join(TUNERS)}")
     space = load_space(settings.space)
     hypermodel = SpaceHyperModel(space, hyperband=tuner == "hyperband")  # refuses what KerasTuner cannot search
-    study = open_study(settings, space)
-    split = settings.data.split(settings.max_train)
-    baseline = record_baseline(study, split, settings.data)["val_accuracy"]
+    split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     check_data_fits(space.path, space.params, split.input_shape)
+    study = open_study(settings, space)
+    baseline = record_baseline(study, split, settings.data)["val_accuracy"]
     hypermodel.data_shape = {"input_shape": split.input_shape, "classes": split.classes}
     log.info("study %r, keras-tuner %s: %s; baseline %.4f", study.study_name, tuner, split.describe(), baseline)
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))

@@ -48,8 +48,9 @@ def run_workers(settings, count: int, log_file=None) -> int:
     from sweep.search.study import open_study, record_baseline
 
     check_shareable(settings.storage, count)
+    split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     study = open_study(settings)
-    record_baseline(study, settings.data.split(settings.max_train), settings.data)
+    record_baseline(study, split, settings.data)
     settings = dataclasses.replace(settings, started=settings.started or time.time())  # one clock for all
     workers = [_start(dataclasses.replace(settings, worker=i), count, log_file) for i in range(count)]
     signals.install(immediate=True)

@@ -95,5 +95,5 @@ def test_cli_reports_a_corrupt_dataset_without_traceback(data_copy):
 
     (data_copy / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
     result = sweep_cli("baseline", "--data-dir", str(data_copy), check=False)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "train-labels-idx1-ubyte.gz" in result.stderr and "Traceback" not in result.stderr

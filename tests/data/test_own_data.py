@@ -102,8 +102,12 @@ def test_a_moved_data_file_is_named_in_one_line(digits_sweep):
                            cwd=folder, check=False)  # fmt: skip
     finally:
         (folder / "digits-moved.npz").rename(folder / "digits.npz")
-    assert failed.returncode == 1 and failed.stderr.count("\n") == 1, failed.stderr
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1, failed.stderr
     assert f"{folder / 'digits.npz'}, which is missing: pass --data" in failed.stderr
+
+
+STRAY = np.r_[np.zeros(500, int), np.ones(500, int), np.full(499, 2), 255]  # one stray 255 among 0-2
+FEW_IMAGES, FEW_LABELS = np.zeros((8, 8, 8)), np.r_[np.zeros(4, int), np.ones(4, int)]
 
 
 @pytest.mark.parametrize(
@@ -113,10 +117,17 @@ def test_a_moved_data_file_is_named_in_one_line(digits_sweep):
         ({"y_train": np.zeros(1499, dtype=int)}, "x_train has 1500 rows but y_train has 1499 labels"),
         ({"y_train": np.zeros(1500) + 0.5}, "y_train holds float64 values; labels must be integers"),
         ({"x_test": np.zeros((297, 9, 9))}, "x_test rows have shape (9, 9) but x_train rows (8, 8)"),
-        ({"x_train": np.zeros((1, 8, 8)), "y_train": np.zeros(1, dtype=int)}, "x_train holds 1 row(s)"),
         ({"x_test": np.zeros((0, 8, 8)), "y_test": np.zeros(0, dtype=int)}, "x_test and y_test are empty"),
         ({"y_test": None}, "has one of x_test and y_test but not the other"),
         ({"y_train": -np.ones(1500, dtype=int)}, "y_train holds the label -1"),
+        ({"x_train": np.full((1500, 8, 8), np.nan)}, "x_train holds NaN or infinite values"),
+        ({"x_train": np.zeros((1500, 8, 8, 3, 2))}, "x_train has shape (1500, 8, 8, 3, 2); expected"),
+        ({"y_train": STRAY}, "largest label 255 implies 256 classes, but 3, 4, 5, 6, 7 and 247 more never occur"),
+        ({"y_train": np.full(1500, 3)}, "y_train holds one class only (3); a classifier needs at least two"),
+        ({"x_train": FEW_IMAGES, "y_train": FEW_LABELS}, "class(es) 0, 1 fewer than 5 each"),
+        ({"x_train": np.zeros((1, 8, 8)), "y_train": np.zeros(1, dtype=int)}, "one class only"),
+        ({"y_test": np.full(297, 12)}, "y_test holds label(s) 12 that y_train never has (classes 0..9)"),
+        ({"y_train": np.zeros((1500, 10, 2))}, "y_train has shape (1500, 10, 2); expected one integer label"),
     ],
 )
 def test_bad_data_is_refused_in_one_line(tmp_path, changes, fault):
@@ -126,11 +137,35 @@ def test_bad_data_is_refused_in_one_line(tmp_path, changes, fault):
     assert fault in str(error.value) and str(path) in str(error.value) and "\n" not in str(error.value)
 
 
-def test_bad_data_is_one_line_from_the_cli(tmp_path):
-    path = write_digits(tmp_path / "bad.npz", y_train=np.zeros(1500) + 0.5)
-    failed = sweep_cli("baseline", "--data", str(path), cwd=tmp_path, check=False)
-    assert failed.returncode == 1 and failed.stderr.startswith("sweep: error:") and failed.stderr.count("\n") == 1
-    assert "labels must be integers" in failed.stderr
+def test_one_hot_labels_are_taken_as_their_classes(tmp_path, caplog):
+    from sklearn.datasets import load_digits
+
+    labels = load_digits().target
+    one_hot = write_digits(tmp_path / "one-hot.npz", y_train=np.eye(10, dtype=int)[labels[:1500]],
+                           y_test=np.eye(10)[labels[1500:]])  # fmt: skip
+    split = load_split(str(one_hot))
+    assert split.classes == 10 and split.y_train.ndim == 1
+    assert np.array_equal(DataSource.of(str(one_hot)).test_set()[1], labels[1500:])
+    assert "one-hot" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "fault"),
+    [
+        ({"y_train": np.zeros(1500) + 0.5}, "labels must be integers"),
+        ({"y_train": STRAY}, "implies 256 classes"),
+        ({"y_train": np.full(1500, 3)}, "one class only"),
+        ({"x_train": FEW_IMAGES, "y_train": FEW_LABELS}, "need at least 5 rows of every class"),
+        ({"y_test": np.full(297, 12)}, "that y_train never has"),
+    ],
+)
+def test_bad_data_is_one_line_from_the_cli_and_stores_nothing(tmp_path, changes, fault):
+    path = write_digits(tmp_path / "bad.npz", **changes)
+    failed = sweep_cli("run", "--data", str(path), "--space", "notes", "--storage", f"sqlite:///{tmp_path / 's.db'}",
+                       cwd=tmp_path, check=False)  # fmt: skip
+    assert failed.returncode == 2 and failed.stderr.startswith("sweep: error:") and failed.stderr.count("\n") == 1
+    assert fault in failed.stderr and "Traceback" not in failed.stderr
+    assert not (tmp_path / "s.db").exists()  # refused before a study was created
 
 
 def test_shapes_channels_flat_rows_and_scaling(tmp_path):
