@@ -109,6 +109,12 @@ def run(
     return Study(optuna_study, storage)
 
 
+def _log_to(log_file: Path) -> None:
+    from sweep.search import setup_logging
+
+    setup_logging(log_file, console=False)
+
+
 def study_name(space: str | Path | dict = "notes", study: str | None = None) -> str:
     """The study a run of ``space`` writes to: ``study``, else the space's name."""
     from sweep.space import load_space
@@ -129,6 +135,7 @@ def train(path: str | Path, test: bool = False, data: DataArgument = None, max_t
     from sweep.results import read_config, read_data_order, recorded_data, retrain
 
     config, seed = read_config(path)
+    _log_to(RESULTS / "train.log")  # TensorFlow's native lines are kept there, as a run keeps them in STUDY.log
     source = recorded_data(path, data_source(data))  # a `sweep best` file names the .npz its study ran on
     order = read_data_order(path)  # a fused trial's batches, in the order it saw them
     return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
@@ -272,7 +279,7 @@ class Study:
         from sweep.results import QueryError, RankedTable, cut_to_top, query, sort_by, trials_table
 
         if state not in STATES:
-            raise QueryError(f"state {state!r} is unknown; expected one of {', '.join(STATES)}")
+            raise QueryError("state", state, f"is unknown; expected one of {', '.join(STATES)}")
         table = trials_table(self._stored, STATES[state])
         table = sort_by(query(table, where), sort)
         return RankedTable(cut_to_top(table, top))
@@ -301,6 +308,7 @@ class Study:
         else:
             config, seed = record.get("config", record), record.get("seed", TRAINING_SEED)
             order = DataOrder.from_record(record.get("data_order"))  # a fused trial's batches, in its order
+        _log_to(RESULTS / f"{self.name}.log")
         source = DataSource.for_study(self.data, data_source(data))
         return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
 
@@ -308,6 +316,7 @@ class Study:
         """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""
         from sweep.results import export_best
 
+        _log_to(RESULTS / f"{self.name}.log")
         folder = Path(path or RESULTS / self.name / "export")
         return export_best(self.optuna, folder, data_source(data), max_train)
 

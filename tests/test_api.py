@@ -118,3 +118,17 @@ def test_load_names_the_studies_there(tmp_path):
 def test_table_refuses_an_unknown_state(walkthrough):
     with pytest.raises(ValueError, match="state 'done' is unknown"):
         walkthrough[0]["study"].table(state="done")
+
+
+def test_table_errors_name_the_python_arguments_in_python_and_the_flags_in_the_terminal(tiny_sweep):
+    import sweep
+    from sweep.results import QueryError
+
+    _, url, _ = tiny_sweep
+    study = sweep.load("tiny", url)
+    for arguments, named in (({"where": "no_such == 1"}, "where='no_such == 1'"), ({"sort": "nope"}, "sort='nope'")):
+        with pytest.raises(QueryError) as error:
+            study.table(**arguments)
+        assert str(error.value).startswith(named) and "--" not in str(error.value)
+    terminal = sweep_cli("table", "--storage", url, "--study", "tiny", "--sort", "nope", check=False)
+    assert terminal.returncode == 2 and "--sort 'nope' is not a column" in terminal.stderr

@@ -59,7 +59,9 @@ def user_errors(function):
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (api.SpaceError, api.QueryError, api.UnknownStudy, api.DatasetError) as error:
+        except api.QueryError as error:
+            raise UserError(str(error.as_flag()), exit_code=BAD_INPUT) from None
+        except (api.SpaceError, api.UnknownStudy, api.DatasetError) as error:
             raise UserError(str(error), exit_code=BAD_INPUT) from None
         except api.StorageError as error:
             raise UserError(str(error), exit_code=error.exit_code) from None

@@ -3,14 +3,14 @@
 from sweep._lazy import exports
 
 EXPORTS = {
-    "DEFAULT_STORAGE": "storages",
+    "DEFAULT_STORAGE": "urls",
     "HEARTBEAT_SECONDS": "storages",
-    "SCHEMES": "storages",
-    "StorageError": "storages",
+    "SCHEMES": "urls",
+    "StorageError": "urls",
     "has_heartbeats": "storages",
-    "mask": "storages",
+    "mask": "urls",
     "open_storage": "storages",
-    "scheme": "storages",
+    "scheme": "urls",
     "shares_badly": "storages",
     "study_names": "storages",
     "open_sqlite_study": "sqlite_study",

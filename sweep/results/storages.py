@@ -12,28 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
+
+from sweep.results.urls import DEFAULT_STORAGE, BadStorage, StorageError, mask, scheme
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORAGE = "sqlite:///results/sweep.db"
-SCHEMES = ("sqlite", "postgresql", "journal", "redis")
 # A worker that misses heartbeats for GRACE seconds is presumed dead; its trial is retried.
 HEARTBEAT_SECONDS = int(os.environ.get("SWEEP_HEARTBEAT_SECONDS", "10"))
 MAX_RETRIES = 3
-
-
-class StorageError(RuntimeError):
-    """The storage URL is malformed or the database cannot be reached."""
-
-    exit_code = 1  # the CLI's exit code: a database that is down is not the user's typo
-
-
-class BadStorage(StorageError):
-    """The storage the user named is not one: an unknown scheme, a file that is not an Optuna database."""
-
-    exit_code = 2
 
 
 def study_names(storage, url: str) -> list[str]:
@@ -44,15 +31,6 @@ def study_names(storage, url: str) -> list[str]:
         return optuna.study.get_all_study_names(storage)
     except Exception as error:  # SQLAlchemy's DatabaseError for a half-written or foreign file, and kin
         raise BadStorage(f"cannot read storage {mask(url)} ({_first_line(error)}): is it an Optuna database?") from None
-
-
-def mask(url: str) -> str:
-    """The URL with any password replaced by ***, for logs, tables and errors."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
-
-
-def scheme(url: str) -> str:
-    return url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
 
 
 def has_heartbeats(url: str | None) -> bool:
@@ -102,7 +80,9 @@ def _rdb(url: str, read_only: bool = False):
         engine_kwargs = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    return optuna.storages.RDBStorage(
+    from sweep.results.reconnect import ReconnectingRDBStorage
+
+    return ReconnectingRDBStorage(
         url,
         engine_kwargs=engine_kwargs,
         skip_compatibility_check=read_only,
@@ -124,10 +104,11 @@ def _journal_file(url: str):
 
 def _journal_redis(url: str):
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalRedisBackend
+
+    from sweep.results.reconnect import ReconnectingRedisBackend
 
     url, prefix = _split_prefix(url)
-    backend = JournalRedisBackend(url, prefix=prefix)
+    backend = ReconnectingRedisBackend(url, prefix=prefix)
     import redis
 
     redis.Redis.from_url(url, socket_connect_timeout=5).ping()  # fail now, in one line, not at the first trial

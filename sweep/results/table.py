@@ -145,7 +145,24 @@ def _for_people(table: pd.DataFrame) -> pd.DataFrame:
 
 
 class QueryError(ValueError):
-    """A filter or sort that does not fit the table; the message names the columns one can use."""
+    """A filter or sort that does not fit the table; the message names the columns one can use.
+
+    It names the argument as the caller wrote it: ``where=`` from Python, ``--where`` from the terminal
+    (the CLI asks for ``str(error.as_flag())``).
+    """
+
+    def __init__(self, argument: str, value: str, reason: str, example: str = ""):
+        self.argument, self.value, self.reason, self.example = argument, value, reason, example
+        super().__init__(self._spelled(f"{argument}=", ""))
+
+    def as_flag(self) -> QueryError:
+        flagged = QueryError(self.argument, self.value, self.reason, self.example)
+        flagged.args = (self._spelled(f"--{self.argument.replace('_', '-')}", " "),)
+        return flagged
+
+    def _spelled(self, name: str, gap: str) -> str:
+        example = f"; e.g. {name}{gap}{self.example}" if self.example else ""
+        return f"{name}{gap}{self.value!r} {self.reason}{example}"
 
 
 def query(table: pd.DataFrame, where: str | None) -> pd.DataFrame:
@@ -157,8 +174,10 @@ def query(table: pd.DataFrame, where: str | None) -> pd.DataFrame:
     except Exception as error:  # pandas raises SyntaxError, NameError, TypeError, ValueError, KeyError...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise QueryError(
-            f"--where {where!r} is not a pandas query on this table ({reason}); "
-            f"columns: {', '.join(table.columns)}; e.g. --where 'optimizer == \"adam\" and val_accuracy > 0.85'"
+            "where",
+            where,
+            f"is not a pandas query on this table ({reason}); columns: {', '.join(table.columns)}",
+            "'optimizer == \"adam\" and val_accuracy > 0.85'",
         ) from None
 
 
@@ -167,5 +186,5 @@ def sort_by(table: pd.DataFrame, column: str | None) -> pd.DataFrame:
     if not column:
         return table
     if column not in table.columns:
-        raise QueryError(f"--sort {column!r} is not a column; columns: {', '.join(table.columns)}")
+        raise QueryError("sort", column, f"is not a column; columns: {', '.join(table.columns)}")
     return table.sort_values(column, ascending=False, na_position="last")

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from sweep.results import StorageError
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import OptunaSuggester, resident_mb
 from sweep.space import SearchSpace
@@ -194,6 +195,8 @@ def run_group(
             hooks.interrupt_all(DEADLINE_REASON)
         except KeyboardInterrupt:
             hooks.interrupt_all()
+            raise
+        except StorageError:  # the database is gone: nothing can be told; heartbeats retry the trials later
             raise
         except BaseException:
             for branch in list(hooks.running.values()):

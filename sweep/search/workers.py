@@ -98,6 +98,6 @@ def _worker(settings, count: int, log_file) -> None:
         raise SystemExit(RECYCLE_EXIT) from None
     except KeyboardInterrupt as stop:
         raise SystemExit(stop.exit_code if isinstance(stop, signals.Interrupted) else 130) from None
-    except SweepStopped as error:
+    except (SweepStopped, StorageError) as error:
         log.error("%s", error)
         raise SystemExit(1) from None

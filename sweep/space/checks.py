@@ -19,8 +19,10 @@ from sweep.space.vocabulary import (
     LAYER_TYPES,
     LIMITS,
     MAX_POOLED_LAYERS,
+    OPTIMIZER_KNOBS,
     OPTIMIZERS,
     PER_LAYER,
+    REFERENCE_CONFIG,
     SPEC_KEYS,
     TOP_KEYS,
     TYPES,
@@ -68,6 +70,13 @@ def check_config(config: dict, path: Path) -> None:
             )
     if conv and layers > MAX_POOLED_LAYERS:
         raise SpaceError(f"{path}: parameter 'hidden_layers': at most {MAX_POOLED_LAYERS} conv layers, got {layers}")
+    optimizer = config.get("optimizer", REFERENCE_CONFIG["optimizer"])
+    for knob, optimizers in OPTIMIZER_KNOBS.items():
+        if knob in config and optimizer not in optimizers:
+            raise SpaceError(
+                f"{path}: parameter {knob!r} applies to optimizer {' or '.join(optimizers)} only, and this config's "
+                f"optimizer is {optimizer!r}: drop {knob!r} or change the optimizer"
+            )
 
 
 def _param(path: Path, name: Any, spec: Any) -> Param:

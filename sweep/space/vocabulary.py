@@ -25,6 +25,8 @@ REFERENCE_CONFIG: dict[str, Any] = {
 }
 # Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
 KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
+# The optimizers each optimizer knob exists for (Keras's SGD takes both; its RMSprop takes momentum).
+OPTIMIZER_KNOBS = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",)}
 PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
 VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")

@@ -160,6 +160,7 @@ BAD_INPUT = [
     ("train {tmp}/activation.json", "activation 'relux' is not a Keras activation", 2),
     ("train {tmp}/unknown.json", "'neurons' is not in the model's vocabulary", 2),
     ("train {tmp}/seed.json", "'seed' must be a non-negative integer", 2),
+    ("train {tmp}/momentum.json", "'momentum' applies to optimizer sgd or rmsprop only", 2),
     ("train {tmp}/reference.json --max-train -3", "-3 is not in the range x>=1", 2),
     ("baseline --max-train zero", "'zero' is not a valid integer", 2),
     ("space show nowhere", "cannot read the search space", 2),
@@ -171,6 +172,7 @@ CONFIG_FILES = {
     "activation.json": json.dumps({**REFERENCE_CONFIG, "activation": "relux"}),
     "unknown.json": json.dumps({**REFERENCE_CONFIG, "neurons": 10}),
     "seed.json": json.dumps({"config": REFERENCE_CONFIG, "seed": "x"}),
+    "momentum.json": json.dumps({**REFERENCE_CONFIG, "optimizer": "adam", "momentum": 0.9}),
     "reference.json": json.dumps(REFERENCE_CONFIG),
     "garbage.db": "this is no database, only a half-written file",
 }

@@ -114,12 +114,13 @@ def test_best_then_train_round_trip(swept, tmp_path):
     assert record["trial"] == study.best_trial.number and record["val_accuracy"] == study.best_value
     assert record["config"] == study.best_trial.user_attrs["config"]
     assert record["versions"]["keras"].startswith("3.") and record["study"] == "tiny"
-    trained = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test")
+    trained = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test", cwd=tmp_path)
     out = trained.stdout
     val = float(out.split("val_accuracy ")[1].split()[0])
     assert abs(val - record["val_accuracy"]) < 0.005, out  # the trial's seed: the same weights and shuffles
     assert "TEST accuracy" in out and "evaluated once" in out
-    assert trained.stderr == ""  # nothing from TensorFlow's native start-up
+    assert trained.stderr == ""  # nothing from TensorFlow's native start-up on the console...
+    assert "tensorflow.native" in (tmp_path / "results" / "train.log").read_text()  # ...it is kept in the log
 
 
 def test_table_and_best_do_not_import_tensorflow(swept):
