@@ -42,13 +42,14 @@ __getattr__, _ = exports(
         "Recycle": "sweep.search",
         "SweepStopped": "sweep.search",
         "signals": "sweep.training",
+        "BuilderError": "sweep.training",
     },
 )
 DataArgument = Any  # None (Fashion-MNIST), a path (.npz, or a Fashion-MNIST folder), a dict or tuple of arrays
 
 
 def run(
-    space: str | Path | dict = "notes",
+    space: Any = "notes",
     trials: int | None = 20,
     timeout: str | float | None = None,
     *,
@@ -68,6 +69,7 @@ def run(
     recycle_after: int | None = None,
     console: bool = False,
     started: float | None = None,
+    model: Any = None,
 ) -> Study:
     """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
 
@@ -80,14 +82,18 @@ def run(
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
     lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
+    ``space``: a name from search_spaces/, a YAML path, a dict of the file's shape, or a SearchSpace.
+    ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
+    class probabilities, as a function or 'module:function'; the space's parameters are then its own names.
     Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
     from sweep.search import SweepSettings, launch
     from sweep.space import load_space
-    from sweep.training import resolve_fuse
+    from sweep.training import Builder, resolve_fuse
 
-    loaded = load_space(space)  # a broken space is refused before anything heavy loads
+    builder = Builder.of(model)
+    loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
         space=space,
         storage=storage,
@@ -103,10 +109,27 @@ def run(
         recycle_after=recycle_after,
         fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
         started=started,
+        model=builder.reference,
     )
+    _check_builder(settings.builder(loaded), workers)
     log_file = RESULTS / f"{settings.study_name(loaded)}.log"
     optuna_study = launch(settings, engine, tuner, workers, progress=progress, console=console, log_file=log_file)
     return Study(optuna_study, storage)
+
+
+def _check_builder(builder, workers: int) -> None:
+    """A module that is nowhere is refused before TensorFlow loads, a missing function before a study exists;
+    a builder handed over as a function lives in this process only, so worker processes cannot have it."""
+    builder.check()
+    if builder.own:
+        builder.function()
+    if workers > 1 and builder.own and builder.reference.startswith("__main__:"):
+        from sweep.training import BuilderError
+
+        raise BuilderError(
+            f"model {builder.reference} lives in this session only; worker processes import their builder: "
+            "move it into a module and pass 'module:function'"
+        )
 
 
 def _log_to(log_file: Path) -> None:
@@ -115,11 +138,11 @@ def _log_to(log_file: Path) -> None:
     setup_logging(log_file, console=False)
 
 
-def study_name(space: str | Path | dict = "notes", study: str | None = None) -> str:
-    """The study a run of ``space`` writes to: ``study``, else the space's name."""
+def study_name(space: Any = "notes", study: str | None = None, model: Any = None) -> str:
+    """The study a run of ``space`` writes to: ``study``, else the space's name (the space is checked)."""
     from sweep.space import load_space
 
-    return study or load_space(space).name
+    return study or load_space(space, model).name
 
 
 def baseline(data: DataArgument = None, max_train: int | None = None) -> dict[str, float]:
@@ -132,13 +155,13 @@ def baseline(data: DataArgument = None, max_train: int | None = None) -> dict[st
 
 def train(path: str | Path, test: bool = False, data: DataArgument = None, max_train: int | None = None) -> dict:
     """Retrain the config of a ``sweep best`` (or bare config) file, as ``sweep train`` does."""
-    from sweep.results import read_config, read_data_order, recorded_data, retrain
+    from sweep.results import read_config, read_data_order, recorded_data, recorded_model, retrain
 
     config, seed = read_config(path)
     _log_to(RESULTS / "train.log")  # TensorFlow's native lines are kept there, as a run keeps them in STUDY.log
     source = recorded_data(path, data_source(data))  # a `sweep best` file names the .npz its study ran on
     order = read_data_order(path)  # a fused trial's batches, in the order it saw them
-    return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
+    return retrain(config, source, max_train, with_test=test, seed=seed, order=order, builder=recorded_model(path))
 
 
 def compare(
@@ -266,6 +289,11 @@ class Study:
         return self._stored.user_attrs.get("baseline")
 
     @property
+    def model(self) -> str | None:
+        """The model builder of the user's own the trials were built with (module:function), or None."""
+        return self._stored.user_attrs.get("model")
+
+    @property
     def data(self) -> dict[str, Any] | None:
         """The data the study ran on: name, fingerprint, path (own data), input_shape, classes, scale."""
         return self._stored.user_attrs.get("data")
@@ -300,7 +328,7 @@ class Study:
         """
         from sweep.data import DataSource
         from sweep.results import TRAINING_SEED, read_config, read_data_order, retrain
-        from sweep.training import DataOrder
+        from sweep.training import Builder, DataOrder
 
         record = self.best() if config_or_best is None else config_or_best
         if isinstance(record, (str, Path)):
@@ -310,7 +338,8 @@ class Study:
             order = DataOrder.from_record(record.get("data_order"))  # a fused trial's batches, in its order
         _log_to(RESULTS / f"{self.name}.log")
         source = DataSource.for_study(self.data, data_source(data))
-        return retrain(config, source, max_train, with_test=test, seed=seed, order=order)
+        builder = Builder.of(self.model)  # the study's builder (a function handed over here is found again)
+        return retrain(config, source, max_train, with_test=test, seed=seed, order=order, builder=builder)
 
     def export(self, path: str | Path | None = None, data: DataArgument = None, max_train: int | None = None) -> dict:
         """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""

@@ -74,6 +74,12 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     default="auto",
     help="Trials trained together as one Keras program: a number, or auto (8 on CPU, 64 on a GPU); 1: one at a time.",
 )
+@click.option(
+    "--model",
+    default=None,
+    help="A model builder of your own, module:function: build(config, input_shape, classes) -> keras.Model "
+    "ending in class probabilities [default: the space file's model:, else sweep's Dense/Conv models].",
+)
 @with_data_options
 @user_errors
 def run(
@@ -92,18 +98,19 @@ def run(
     tuner,
     recycle_after,
     fuse,
+    model,
     data_dir,
     max_train,
 ):
     """Run (or resume) a sweep, then print the ranked table."""
-    name = api.study_name(space, study)  # a broken space is refused here, before anything heavy loads
+    name = api.study_name(space, study, model)  # a broken space is refused here, before anything heavy loads
     started = float(os.environ.get(STARTED_ENV, time.time()))  # set when a recycled process continues
     api.signals.install()
     try:
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
             seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
-            workers=workers, recycle_after=recycle_after, console=True,
+            workers=workers, recycle_after=recycle_after, console=True, model=model,
             started=started,
         )  # fmt: skip
     except api.Recycle as handover:

@@ -36,6 +36,7 @@ EXPORTS = {
     "read_config": "export",
     "read_data_order": "export",
     "recorded_data": "export",
+    "recorded_model": "export",
     "retrain": "export",
     "write_json": "export",
 }

@@ -45,6 +45,7 @@ def best_record(study) -> dict[str, Any]:
         "config": best.user_attrs.get("config", best.params),
         "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
         "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
+        "model": study.user_attrs.get("model"),  # a builder of the user's own (module:function), or None
         "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
         "versions": package_versions(),
     }
@@ -70,13 +71,23 @@ def read_config(path: str | Path) -> tuple[dict[str, Any], int]:
             f"{path}: cannot read the config ({type(error).__name__}): pass a file from `sweep best`"
         ) from None
     config = document.get("config", document) if isinstance(document, dict) else None
-    if not isinstance(config, dict) or "hidden_layers" not in config:
+    own = isinstance(document, dict) and document.get("model") is not None  # a builder's config: its own names
+    if not isinstance(config, dict) or not (own or "hidden_layers" in config):
         raise SpaceError(f"{path}: no trial config found (expected keys like hidden_layers, units, optimizer)")
-    check_config(config, Path(path))
+    if not own:
+        check_config(config, Path(path))
     seed = document.get("seed", TRAINING_SEED)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SpaceError(f"{path}: 'seed' must be a non-negative integer, got {seed!r}")
-    return complete_config(config), seed
+    return (config if own else complete_config(config)), seed
+
+
+def recorded_model(path: str | Path):
+    """The model builder a ``sweep best`` file's trials were built with (sweep's own when it names none)."""
+    from sweep.training import Builder
+
+    document = _read_record(path)
+    return Builder.of(document.get("model") if isinstance(document, dict) else None)
 
 
 def recorded_data(path: str | Path, given=None):
@@ -109,17 +120,18 @@ def retrain(
     save_to: str | Path | None = None,
     seed: int = TRAINING_SEED,
     order=None,
+    builder=None,
 ) -> dict[str, Any]:
     """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
 
     ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
     """
     from sweep.data import DataSource
-    from sweep.training import evaluate, release, train
+    from sweep.training import OURS, evaluate, release, train
 
     data = DataSource.of(data)
     split = data.split(max_train)
-    result = train(config, split, keep_model=True, seed=seed, order=order)
+    result = train(config, split, keep_model=True, seed=seed, order=order, builder=builder or OURS)
     metrics = {
         "val_accuracy": result.val_accuracy,
         "epochs": result.epochs_run,
@@ -157,7 +169,7 @@ def export_best(study, out_dir: str | Path, data=None, max_train: int | None = N
 
     from sweep.data import DataSource
     from sweep.results.script_template import render_script
-    from sweep.training import DataOrder, build_model, release
+    from sweep.training import Builder, DataOrder, release
 
     config = record["config"]
     out = Path(out_dir)
@@ -166,14 +178,13 @@ def export_best(study, out_dir: str | Path, data=None, max_train: int | None = N
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     data = DataSource.for_study(record["data"], data)  # the study's own .npz unless told otherwise
     split = data.split(max_train)
-    architecture = build_model(config, input_shape=split.input_shape, classes=split.classes)
+    builder = Builder.of(record["model"])
+    architecture = builder.build(config, input_shape=split.input_shape, classes=split.classes)
     # train_best.py seeds as the trial did: it retrains this very model
     (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
     release(architecture)
     order = DataOrder.from_record(record["data_order"])
-    metrics = retrain(
-        config, data, max_train, with_test=True, save_to=out / "model.keras", seed=record["seed"], order=order
-    )
+    metrics = retrain(config, data, max_train, True, out / "model.keras", record["seed"], order, builder)
     summary = {
         "study": record["study"],
         "trial": record["trial"],

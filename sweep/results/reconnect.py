@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = float(os.environ.get("SWEEP_RECONNECT_SECONDS", "120"))
 FIRST_PAUSE, LONGEST_PAUSE = 0.5, 5.0
-# BaseHeartbeat's stale-trial query is private in Optuna, and fail_stale_trials calls it.
-PRIVATE_CALLS = ("_get_stale_trial_ids",)
+# Optuna's cache (_CachedStorage) and heartbeat helpers call these private methods of the RDB storage.
+PRIVATE_CALLS = ("_create_new_trial", "_set_trial_param", "_get_best_trial_id", "_get_trials", "_get_stale_trial_ids")
 
 
 class StorageLost(StorageError):

@@ -1,7 +1,8 @@
 """``train_best.py``: the exported configuration as a standalone script that needs only numpy and Keras.
 
 The layer lines are written from the model ``sweep.training.model.build_model`` builds for the config, so the
-script trains the same architecture without a copy of the project's modules.
+script trains the same architecture without a copy of the project's modules. A model of the user's own
+builder is built by importing that builder, which the script's docstring names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,22 @@ LAYER_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Dense": (("units",), ("activation",)),
 }
 
+# The model: sweep's own, spelled out layer by layer; or the user's builder, imported.
+OUR_MODEL = """def build_model():
+    model = keras.Sequential(
+        [
+$layer_lines
+        ]
+    )"""
+OWN_MODEL = """CONFIG = $config
+
+
+def build_model():
+    sys.path.insert(0, os.getcwd())  # the builder's module, found as the sweep found it
+    from $module import $function as build
+
+    model = build(CONFIG, $input_shape, $classes)"""
+
 TEMPLATE = string.Template('''\
 """Train the best configuration of study $study (trial $trial) from scratch, with plain Keras.
 
@@ -28,7 +45,7 @@ Written by `sweep export`. Needs only numpy and keras:
     python train_best.py [--max-train N] [--data-dir DIR] [--data FILE.npz]
 
 The sweep measured val_accuracy $val_accuracy for this configuration$train_note.
-It ran on $data_name (fingerprint $data_fingerprint). The validation split is the project's:
+It ran on $data_name (fingerprint $data_fingerprint).$model_note The validation split is the project's:
 scikit-learn's train_test_split(test_size=0.2, random_state=42) of the training images,
 reproduced here with numpy alone.
 
@@ -40,6 +57,7 @@ $config_lines
 import argparse
 import gzip
 import os
+import sys
 from pathlib import Path
 
 import keras
@@ -110,12 +128,7 @@ def split_80_20(images, labels):
     return images[train], labels[train], images[validation], labels[validation]
 
 
-def build_model():
-    model = keras.Sequential(
-        [
-$layer_lines
-        ]
-    )
+$build_function
     model.compile(
         optimizer=$optimizer,
         loss="sparse_categorical_crossentropy",
@@ -174,8 +187,25 @@ def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: i
         seed=seed,
         data_order=repr(record.get("data_order")),
         batch_size=config["batch_size"],
-        layer_lines="\n".join(f"            {line}," for line in layer_code(model)),
+        build_function=_build_function(config, record.get("model"), model),
+        model_note=f"\nIts model comes from the builder {record['model']}, which this script imports."
+        * bool(record.get("model")),
         optimizer=optimizer_code(model.optimizer, config),
+    )
+
+
+def _build_function(config: dict[str, Any], reference: str | None, model) -> str:
+    """``build_model()`` of the script: sweep's layers written out, or a call of the user's builder."""
+    if reference is None:
+        lines = "\n".join(f"            {line}," for line in layer_code(model))
+        return string.Template(OUR_MODEL).substitute(layer_lines=lines)
+    module, function = reference.split(":", 1)
+    return string.Template(OWN_MODEL).substitute(
+        config=repr(config),
+        module=module,
+        function=function,
+        input_shape=repr(tuple(model.input_shape[1:])),
+        classes=model.output_shape[-1],
     )
 
 

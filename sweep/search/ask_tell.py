@@ -190,7 +190,9 @@ def run_group(
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond=beyond)
         started = time.perf_counter()
         try:
-            stats = train_group(split, hooks, settings.fuse, shuffle_seed, deadline=settings.deadline())
+            stats = train_group(
+                split, hooks, settings.fuse, shuffle_seed, deadline=settings.deadline(), builder=settings.builder(space)
+            )
             # A group's trials can be long; at --timeout they stop at the next epoch boundary, to resume later.
             hooks.interrupt_all(DEADLINE_REASON)
         except KeyboardInterrupt:

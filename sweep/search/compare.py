@@ -47,7 +47,7 @@ def compare_engines(
     from sweep.training import resolve_fuse
 
     parsed = [parse_engine(engine) for engine in engines]  # refuse a typo before any training
-    name = load_space(space).name
+    name = load_space(space).name  # compare runs sweep's own models (or the builder the space file names)
     data = DataSource.of(data)
     baseline = compute_baseline(data.split(max_train), data)["val_accuracy"]
     rows = []

@@ -19,8 +19,8 @@ from sweep.search.study import (
     requeue_interrupted,
     resident_mb,
 )
-from sweep.space import SearchSpace, check_data_fits, load_space
-from sweep.training import signals
+from sweep.space import SearchSpace, check_data_fits
+from sweep.training import OURS, signals
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 class Objective:
     """One trial: sample a config from the space, train it, report every epoch."""
 
-    def __init__(self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False):
-        self.space = space
+    def __init__(self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False, builder=OURS):
+        self.space, self.builder = space, builder
         self.split = split
         self.seed = seed
         self.beyond = beyond  # see beyond_target
@@ -54,7 +54,9 @@ class Objective:
                 raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
 
         try:
-            result = train(config, self.split, on_epoch, seed=seed)
+            result = train(
+                config, self.split, on_epoch, seed=seed, **({"builder": self.builder} if self.builder else {})
+            )
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             trial.set_user_attr("fail_reason", INTERRUPTED)
@@ -103,7 +105,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     trials in this process while work remains, and lets KeyboardInterrupt through after
     the interrupted trial has been stored as FAIL.
     """
-    space = load_space(settings.space)
+    space = settings.search_space()
     split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     check_data_fits(space.path, space.params, split.input_shape)
     study = open_study(settings, space)
@@ -112,7 +114,8 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     requeued = requeue_interrupted(study)
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)
-    objective = Objective(space, split, settings.seed, lambda number: beyond_target(study, settings.trials, number))
+    beyond = lambda number: beyond_target(study, settings.trials, number)  # noqa: E731
+    objective = Objective(space, split, settings.seed, beyond, settings.builder(space))
     guard = FailureGuard(settings.max_failures)
     deadline, trials_here = settings.deadline(), 0
     while not guard.tripped and (deadline is None or time.time() < deadline):

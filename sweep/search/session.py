@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sweep.search.progress import Progress, ProgressBar, setup_logging, wants_bar
 from sweep.search.settings import SweepSettings, SweepStopped
-from sweep.space import load_space
 from sweep.training import load_keras_quietly, share_gpu_memory, signals
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def launch(
     if workers > 1 and engine == "keras-tuner":
         raise ValueError("--workers starts Optuna workers; --engine keras-tuner searches in one process")
     setup_logging(log_file, console=console)
-    name = settings.study_name(load_space(settings.space))
+    name = settings.study_name(settings.search_space())
     log.info("study %r in %s", name, mask(settings.storage or DEFAULT_STORAGE))
     if workers > 1:
         return _run_workers(settings, workers, log_file)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 from sweep.data import DataSource
-from sweep.space import SearchSpace
+from sweep.space import SearchSpace, load_space
+from sweep.training import Builder
 
 FINISHED = ("COMPLETE", "PRUNED")
 INTERRUPTED = "interrupted by a signal; retried on resume"
@@ -35,7 +37,7 @@ class Recycle(Exception):  # noqa: N818  (a request, not an error)
 class SweepSettings:
     """Everything ``sweep run`` can set. Defaults give the plain call."""
 
-    space: str = "notes"
+    space: Any = "notes"  # a name, a path, a dict or a SearchSpace
     storage: str | None = None
     study: str | None = None  # default: the space's name
     trials: int | None = 20  # total finished (complete + pruned) trials the study should hold
@@ -50,6 +52,14 @@ class SweepSettings:
     recycle_after: int | None = 50  # trials per process before a fresh one takes over (0/None: never)
     fuse: int = 1  # trials trained together as one Keras program (1: one at a time)
     started: float | None = None  # wall-clock start of the whole run, kept across recycled processes
+    model: str | None = None  # a builder of the user's own (module:function); None: the space's, or sweep's
+
+    def search_space(self) -> SearchSpace:
+        return load_space(self.space, self.model)
+
+    def builder(self, space: SearchSpace) -> Builder:
+        """The model every trial of this run trains: the one given, else the space file's, else sweep's."""
+        return Builder.of(self.model or space.model)
 
     def __post_init__(self) -> None:
         self.data = DataSource.of(self.data)

@@ -9,7 +9,7 @@ from sweep.data import DataSource, compute_baseline
 from sweep.results import open_storage
 from sweep.search import policy
 from sweep.search.settings import NOT_RUN, SweepSettings
-from sweep.space import SearchSpace, load_space
+from sweep.space import SearchSpace
 
 
 class OptunaSuggester:
@@ -32,7 +32,7 @@ def open_study(settings: SweepSettings, space: SearchSpace | None = None):
     """Create the study, or load it when it exists: re-running continues it."""
     import optuna
 
-    space = space or load_space(settings.space)
+    space = space or settings.search_space()
     storage = open_storage(settings.storage)
     name = settings.study_name(space)
     existing = _count_trials(storage, name)
@@ -47,6 +47,9 @@ def open_study(settings: SweepSettings, space: SearchSpace | None = None):
         pruner=policy.make_pruner(settings.pruner, policy.max_epochs(space)),
     )
     study.set_user_attr("space", space.name)
+    builder = settings.builder(space)
+    if builder.own:  # which model the trials are: reading the study never guesses
+        study.set_user_attr("model", builder.reference)
     return study
 
 

@@ -27,8 +27,8 @@ from keras_tuner.src.engine.conditions import Parent  # not exported; see KerasT
 from optuna.trial import TrialState
 
 from sweep.search.driver import OptunaSuggester, SweepSettings, SweepStopped, open_study, record_baseline
-from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, check_data_fits, load_space
-from sweep.training import CLASSES, IMAGE_SHAPE, Speed, build_model, signals
+from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, check_data_fits
+from sweep.training import CLASSES, IMAGE_SHAPE, OURS, Builder, Speed, signals
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,9 @@ class KerasTunerSuggester:
 class SpaceHyperModel(kt.HyperModel):
     """A search space as a HyperModel: ``build(hp)`` is ``build_model`` of the config ``hp`` stands for."""
 
-    def __init__(self, space: SearchSpace, hyperband: bool = False):
+    def __init__(self, space: SearchSpace, hyperband: bool = False, builder: Builder = OURS):
         super().__init__(name=space.name)
+        self.builder = builder
         layers = space.params.get("hidden_layers")
         if layers is not None and layers.when and any(param.per_layer for param in space.params.values()):
             raise ValueError(f"{space.path}: KerasTuner cannot tie per-layer parameters to a conditional hidden_layers")
@@ -110,7 +111,7 @@ class SpaceHyperModel(kt.HyperModel):
 
     def build(self, hp):  # the same speed settings as the Optuna engine's training
         speed, config = Speed(), self.config(hp)
-        return build_model(
+        return self.builder.build(
             config, steps_per_execution=speed.steps_per_execution, jit_compile=speed.jit_compile, **self.data_shape
         )
 
@@ -300,8 +301,10 @@ def run_keras_tuner(
     both the study and KerasTuner's project, ``directory/STUDY/TUNER``."""
     if tuner not in TUNERS:
         raise ValueError(f"tuner {tuner!r} is unknown; expected one of {', '.join(TUNERS)}")
-    space = load_space(settings.space)
-    hypermodel = SpaceHyperModel(space, hyperband=tuner == "hyperband")  # refuses what KerasTuner cannot search
+    space = settings.search_space()
+    hypermodel = SpaceHyperModel(
+        space, tuner == "hyperband", settings.builder(space)
+    )  # refuses what KerasTuner cannot search
     split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     check_data_fits(space.path, space.params, split.input_shape)
     study = open_study(settings, space)

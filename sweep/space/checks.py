@@ -32,22 +32,32 @@ from sweep.space.vocabulary import (
 )
 
 
-def check_space(document: Any, path: Path) -> tuple[str, str, dict[str, Param]]:
-    """A parsed space document's name, description and parameters (parents first), or one SpaceError."""
+def check_space(document: Any, path: Path, own: bool = False) -> tuple[str, str, dict[str, Param], str | None]:
+    """A parsed space document's name, description, parameters (parents first) and the builder it names
+    (``model: module:function``), or one SpaceError.
+
+    ``own``: a builder of the user's own trains these trials (given, or named in the file), so parameters
+    beyond the notes' vocabulary are the builder's own and are checked by their type alone.
+    """
     if not isinstance(document, dict):
         raise SpaceError(f"{path}: expected a mapping with name, description and params")
     unknown = set(document) - TOP_KEYS
     if unknown:
         raise SpaceError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}; expected {sorted(TOP_KEYS)}")
+    model = document.get("model")
+    if model is not None and (not isinstance(model, str) or ":" not in model):
+        raise SpaceError(f"{path}: 'model' must name a builder as module:function, got {model!r}")
+    own = own or model is not None
     raw_params = document.get("params")
     if not isinstance(raw_params, dict) or not raw_params:
         raise SpaceError(f"{path}: 'params' must be a non-empty mapping of parameter name to spec")
-    params = {param.label: param for name, spec in raw_params.items() for param in _params(path, name, spec)}
+    params = {param.label: param for name, spec in raw_params.items() for param in _params(path, name, spec, own)}
     for param in params.values():
         _check_when(path, param, params)
-    _check_conv_geometry(path, params)
+    if not own:
+        _check_conv_geometry(path, params)
     name = str(document.get("name") or path.stem)
-    return name, str(document.get("description") or ""), _dependency_order(path, params)
+    return name, str(document.get("description") or ""), _dependency_order(path, params), model
 
 
 def check_config(config: dict, path: Path) -> None:
@@ -79,10 +89,15 @@ def check_config(config: dict, path: Path) -> None:
             )
 
 
-def _param(path: Path, name: Any, spec: Any) -> Param:
+def _param(path: Path, name: Any, spec: Any, own: bool = False) -> Param:
     where = f"{path}: parameter {name!r}"
-    if name not in VOCABULARY:
-        raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SpaceError(f"{where}: a parameter name must be an identifier (letters, digits, _)")
+    if name not in VOCABULARY and not own:
+        raise SpaceError(
+            f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)} "
+            "(or give a model builder of your own: --model module:function)"
+        )
     if not isinstance(spec, dict):
         _check_value(where, name, spec)
         return Param(name, value=spec)
@@ -92,7 +107,7 @@ def _param(path: Path, name: Any, spec: Any) -> Param:
     kind = spec.get("type")
     if kind not in TYPES:
         raise SpaceError(f"{where}: type {kind!r} is unknown; expected one of {list(TYPES)}")
-    if spec.get("per_layer") and name not in PER_LAYER:
+    if spec.get("per_layer") and name not in PER_LAYER and not own:
         raise SpaceError(f"{where}: per_layer applies only to {list(PER_LAYER)}")
     when = _parse_when(where, spec.get("when"))
     common = {"per_layer": bool(spec.get("per_layer")), "when": when}
@@ -108,18 +123,18 @@ def _param(path: Path, name: Any, spec: Any) -> Param:
     return Param(name, type=kind, choices=tuple(choices), **common)
 
 
-def _params(path: Path, name: Any, spec: Any) -> list[Param]:
+def _params(path: Path, name: Any, spec: Any, own: bool) -> list[Param]:
     """One parameter, or its alternatives when the spec is a list of specs."""
     if isinstance(spec, list) and spec and all(isinstance(each, dict) for each in spec):
-        return _alternatives(path, name, spec)
-    return [_param(path, name, spec)]
+        return _alternatives(path, name, spec, own)
+    return [_param(path, name, spec, own)]
 
 
-def _alternatives(path: Path, name: str, specs: list) -> list[Param]:
+def _alternatives(path: Path, name: str, specs: list, own: bool) -> list[Param]:
     """Several specs for one parameter, each under its own ``when`` on one shared parent, e.g. a learning
     rate per optimizer. Engines see them as ``NAME_VALUE`` (``learning_rate_sgd``); the config as NAME."""
     where = f"{path}: parameter {name!r}"
-    params = [_param(path, name, spec) for spec in specs]
+    params = [_param(path, name, spec, own) for spec in specs]
     parents = {tuple(parent for parent, _ in param.when) for param in params}
     if len(parents) != 1 or len(next(iter(parents))) != 1:
         raise SpaceError(f"{where}: each alternative needs a 'when' on the same single parameter")

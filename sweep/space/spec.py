@@ -19,6 +19,7 @@ from sweep.space.vocabulary import (  # noqa: F401  (re-exported: the names call
     KNOB_DEFAULTS,
     PER_LAYER,
     REFERENCE_CONFIG,
+    TRAINING_KEYS,
     VOCABULARY,
     Param,
     SpaceError,
@@ -44,10 +45,15 @@ class Suggester(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class SearchSpace:
+    """A validated space. ``model``: the builder the file names (module:function); ``own``: a builder of the
+    user's own trains it (named here or given to the run), so its parameters are the builder's names."""
+
     name: str
     description: str
     params: dict[str, Param]
     path: Path | None = None
+    model: str | None = None
+    own: bool = False
 
     def sample(self, engine: Suggester) -> dict[str, Any]:
         """Draw one trial config; parameters whose ``when`` fails are left out."""
@@ -61,7 +67,19 @@ class SearchSpace:
                     drawn[param.name] = value
             elif active:
                 drawn[param.name] = self._draw(param, engine, drawn)
-        return complete_config(drawn)
+        return self.complete(drawn)
+
+    def complete(self, drawn: dict[str, Any]) -> dict[str, Any]:
+        """A drawn config as training takes it: the notes' defaults for sweep's models; for a builder of
+        the user's own, its parameters plus the training keys it left out (rmsprop 0.001, batch 32, 5 epochs)."""
+        if not self.own:
+            return complete_config(drawn)
+        config = {**{key: REFERENCE_CONFIG[key] for key in TRAINING_KEYS}, **drawn}
+        layers = config.get("hidden_layers", REFERENCE_CONFIG["hidden_layers"])
+        for param in self.params.values():
+            if param.per_layer and param.name in config:
+                config[param.name] = _per_layer(config[param.name], layers)
+        return config
 
     def _draw(self, param: Param, engine: Suggester, drawn: dict) -> Any:
         if not param.per_layer:
@@ -138,11 +156,25 @@ def available_spaces() -> list[SearchSpace]:
     return [load_space(path) for path in sorted(SPACES_DIR.glob("*.yaml"))]
 
 
-def load_space(space: str | Path) -> SearchSpace:
-    """Read and validate a space file; raise SpaceError with one line on any fault."""
-    path = resolve_path(space)
+def load_space(space: str | Path | dict | SearchSpace, model: Any = None) -> SearchSpace:
+    """Read and validate a space (a file, a name in search_spaces/, a dict of the file's shape, or a
+    SearchSpace); raise SpaceError with one line on any fault. ``model``: a builder of the user's own
+    trains it, so its parameters may have names of their own."""
+    if isinstance(space, SearchSpace):
+        return dataclasses.replace(space, own=True) if model is not None and not space.own else space
+    if isinstance(space, dict):
+        document, path = space, Path(f"<space {space.get('name', 'dict')!r}>")
+    else:
+        path = resolve_path(space)
+        document = _read_yaml(path)
+    name, description, params, named_model = check_space(document, path, own=model is not None)
+    own = model is not None or named_model is not None
+    return SearchSpace(name, description, params, path, model=named_model, own=own)
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        document = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except OSError as error:
         raise SpaceError(f"{path}: cannot read the search space ({error.strerror})") from None
     except yaml.YAMLError as error:
@@ -150,5 +182,3 @@ def load_space(space: str | Path) -> SearchSpace:
         where = f"line {mark.line + 1}" if mark else "syntax"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SpaceError(f"{path}: YAML error at {where}: {problem}") from None
-    name, description, params = check_space(document, path)
-    return SearchSpace(name=name, description=description, params=params, path=path)

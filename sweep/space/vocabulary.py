@@ -25,6 +25,8 @@ REFERENCE_CONFIG: dict[str, Any] = {
 }
 # Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
 KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
+# What training itself reads from every config, a builder of the user's own included.
+TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs")
 # The optimizers each optimizer knob exists for (Keras's SGD takes both; its RMSprop takes momentum).
 OPTIMIZER_KNOBS = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",)}
 PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
@@ -42,7 +44,7 @@ LAYER_TYPES = ("dense", "conv")
 MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
 TYPES = ("int", "float", "categorical", "bool")
 SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}
-TOP_KEYS = {"name", "description", "params"}
+TOP_KEYS = {"name", "description", "params", "model"}
 # Numeric limits per parameter: (smallest, largest), both allowed.
 LIMITS = {
     "hidden_layers": (0, 16),

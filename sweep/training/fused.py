@@ -1,6 +1,6 @@
 """Many trial models as one Keras program: independent branches on a shared input.
 
-Each branch is exactly ``build_model(config)``: its own layers, its own optimizer (with
+Each branch is exactly the trial's model (``Builder.build``): its own layers, its own optimizer (with
 its own learning rate and momentum), its own initial weights. The fused model stacks the
 branches' outputs and minimises the *sum* of their losses. Branch ``k``'s weights appear in
 loss ``k`` only, so the gradient of the sum with respect to them is exactly branch ``k``'s
@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sweep.training.model import build_model, build_optimizer
+from sweep.training.builders import OURS, Builder
+from sweep.training.model import build_optimizer
 
 
-def build_branch(config: dict[str, Any], seed: int, name: str, split) -> tuple[Any, Any]:
-    """``build_model(config)`` under the trial's seed, and its own optimizer.
+def build_branch(config: dict[str, Any], seed: int, name: str, split, builder: Builder = OURS) -> tuple[Any, Any]:
+    """``builder.build(config)`` under the trial's seed, and its own optimizer.
 
     Built right after ``set_random_seed(seed)``, exactly as ``train.train`` builds a solo trial,
     so the branch starts from the very weights the trial's solo retraining starts from.
@@ -31,7 +32,7 @@ def build_branch(config: dict[str, Any], seed: int, name: str, split) -> tuple[A
     import keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model(config, input_shape=split.input_shape, classes=split.classes, name=name)
+    model = builder.build(config, input_shape=split.input_shape, classes=split.classes, name=name)
     return model, build_optimizer(config)
 
 

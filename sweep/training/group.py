@@ -24,6 +24,7 @@ import numpy as np
 
 from sweep.data import Split
 from sweep.training import signals
+from sweep.training.builders import OURS, Builder
 from sweep.training.fused import build_branch, fuse
 from sweep.training.native import load_keras_quietly
 from sweep.training.solo import DEFAULT_SPEED, Speed, epoch_order, release
@@ -90,6 +91,7 @@ def train_group(
     shuffle_seed: int,
     speed: Speed = DEFAULT_SPEED,
     deadline: float | None = None,
+    builder: Builder = OURS,
 ) -> GroupStats:
     """Keep up to ``capacity`` trials training together until no trial is left or wanted, or until the
     first epoch boundary after ``deadline`` (``time.time()``); the hooks' owner then stores the trials
@@ -103,7 +105,7 @@ def train_group(
     stats, live, buckets, epoch = GroupStats(capacity), [], {}, 0
     try:
         while True:
-            joined = _take_new(hooks, capacity - len(live), epoch, split)
+            joined = _take_new(hooks, capacity - len(live), epoch, split, builder)
             stats.trials += len(joined)
             live += joined
             if not live:
@@ -181,13 +183,13 @@ def _train_bucket_epoch(bucket: Bucket, split: Split, order: np.ndarray, speed: 
     return seconds
 
 
-def _take_new(hooks: GroupHooks, free: int, epoch: int, split: Split) -> list[Branch]:
+def _take_new(hooks: GroupHooks, free: int, epoch: int, split: Split, builder: Builder) -> list[Branch]:
     if free <= 0:
         return []
     joined = []
     for branch in hooks.more(free):
         try:
-            branch.model, branch.optimizer = build_branch(branch.config, branch.seed, branch.name, split)
+            branch.model, branch.optimizer = build_branch(branch.config, branch.seed, branch.name, split, builder)
         except Exception as error:  # a config the builder refuses fails alone
             hooks.failed(branch, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue

@@ -47,6 +47,11 @@ def build_model(
         [keras.Input(shape=input_shape), *body, keras.layers.Dense(classes, activation="softmax")],
         name=name or f"{config.get('layer_type', 'dense')}_{config['hidden_layers']}",
     )
+    return compile_model(model, config, steps_per_execution, jit_compile)
+
+
+def compile_model(model, config: dict[str, Any], steps_per_execution: int = 1, jit_compile: bool | str = "auto"):
+    """``model`` compiled as every trial is: the config's optimizer, sparse cross-entropy, accuracy."""
     model.compile(
         optimizer=build_optimizer(config),
         loss="sparse_categorical_crossentropy",

@@ -17,7 +17,7 @@ from typing import Any
 
 from sweep.data import Split
 from sweep.training import signals
-from sweep.training.model import build_model
+from sweep.training.builders import OURS, Builder
 from sweep.training.native import load_keras_quietly
 
 STEPS_PER_EXECUTION = 32
@@ -87,6 +87,7 @@ def train(
     speed: Speed = DEFAULT_SPEED,
     seed: int | None = None,
     order: DataOrder | None = None,
+    builder: Builder = OURS,
 ) -> TrainResult:
     """Build and fit ``config``; report each epoch through ``on_epoch``.
 
@@ -98,7 +99,7 @@ def train(
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = build_model(
+    model = builder.build(
         config,
         steps_per_execution=speed.steps_per_execution,
         jit_compile=speed.jit_compile,

@@ -46,7 +46,8 @@ def private_postgres():
             admin.execute("CREATE DATABASE sweep")
         yield f"postgresql://postgres@127.0.0.1:{port}/sweep", lambda: subprocess.run([*control, "restart"], check=True)
     finally:
-        subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True)
+        subprocess.run([*control, "stop", "-m", "immediate"], capture_output=True)
+        subprocess.run(["pg_dropcluster", version, name], capture_output=True)
 
 
 @pytest.fixture
@@ -119,8 +120,12 @@ def test_workers_ride_through_a_database_restart_and_lose_nothing(tmp_path, serv
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-2000:]
         time.sleep(0.2)
     restart()
+    deadline = time.monotonic() + 300
     while process.poll() is None:
         seen.append(_finished(url))
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the sweep never finished after the restart: {process.communicate()[1][-3000:]}")
         time.sleep(0.2)
     out, err = process.communicate()
     counts = [count for count in seen if count is not None]
