@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sweep.training.native import load_keras_quietly
+
 # Builders handed over as functions in this process (a notebook's cells), by reference.
 _HANDED_OVER: dict[str, Callable] = {}
 
@@ -79,6 +81,7 @@ class Builder:
             return _HANDED_OVER[self.reference]
         self.check()
         module_name, function_name = self.reference.split(":", 1)
+        load_keras_quietly()  # a builder's module imports Keras: its native start-up lines go to the log file
         try:
             found: Any = importlib.import_module(module_name)
         except Exception as error:

@@ -92,7 +92,7 @@ def test_a_dict_space_is_validated_as_a_file_is():
     broken = {**RESIDUAL_SPACE, "params": {**RESIDUAL_SPACE["params"], "width": {"type": "int", "low": 9, "high": 1}}}
     with pytest.raises(SpaceError, match="parameter 'width': low 9 is greater than high 1"):
         sweep.run(broken, model="residual_mlp:build")
-    with pytest.raises(SpaceError, match="'width' is not in the model's vocabulary"):
+    with pytest.raises(SpaceError, match="'blocks' is not in the model's vocabulary"):
         sweep.run(RESIDUAL_SPACE)  # without a builder, the notes' vocabulary stays the rule
 
 
