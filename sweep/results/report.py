@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from sweep.results.anytime import anytime_figure
 from sweep.results.durations import format_seconds
 from sweep.results.table import baseline_of, render, trials_table
 
@@ -120,6 +121,7 @@ def _section(title: str, body: str) -> str:
 
 
 TITLES = {
+    "anytime": "Best val_accuracy against wall-clock time",
     "history": "Optimization history",
     "curves": "Validation accuracy per epoch, best trials",
     "importances": "Hyperparameter importances",
@@ -129,7 +131,8 @@ TITLES = {
 
 def figures(study) -> dict[str, Any]:
     """The report's plotly figures by name (see TITLES), or a short note where one cannot say anything yet."""
-    makers = {"history": _history, "curves": _curves, "importances": _importances, "parallel": _parallel}
+    makers = {"anytime": _anytime, "history": _history, "curves": _curves, "importances": _importances,
+              "parallel": _parallel}  # fmt: skip
     completed = sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
     return {name: maker(study) if completed else "No completed trial yet." for name, maker in makers.items()}
 
@@ -165,6 +168,11 @@ def _with_baseline(figure, study):
         pad = 0.08 * (high - low or 0.01)
         figure.update_yaxes(range=[low - pad, high + pad])
     return figure
+
+
+def _anytime(study):
+    figure = anytime_figure(study)
+    return figure if isinstance(figure, str) else _with_baseline(figure, study)
 
 
 def _history(study):

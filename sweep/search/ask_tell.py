@@ -139,7 +139,7 @@ class TrialHooks:
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
-        if trial.should_prune():
+        if epoch < branch.config["epochs"] and trial.should_prune():  # a trial that ran all its epochs is done
             self._tell(branch, "PRUNED")
             return False
         return True

@@ -50,7 +50,7 @@ class Objective:
 
         def on_epoch(epoch: int, val_accuracy: float) -> None:
             trial.report(val_accuracy, epoch)
-            if trial.should_prune():
+            if epoch < config["epochs"] and trial.should_prune():  # a trial that ran all its epochs is done
                 raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
 
         try:

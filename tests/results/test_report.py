@@ -26,7 +26,7 @@ from helpers import SMALL, sweep_cli
 
 from sweep.results.report import write_report
 
-PLOTS = 4  # optimization history, per-epoch curves, importances, parallel coordinates
+PLOTS = 5  # best so far against time, optimization history, per-epoch curves, importances, parallel coordinates
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 SCRIPT_IMPORTS = {"argparse", "gzip", "os", "pathlib", "keras", "numpy"}
 
@@ -145,8 +145,8 @@ def test_report_of_a_young_study_says_why_a_plot_is_missing(trials, tmp_path):
     page = write_report(study, tmp_path / "young.html").read_text()
     assert page.count("No completed trial yet.") == (PLOTS if trials == 0 else 0)
     assert ("Importances need at least two completed trials" in page) == (trials == 1)
-    # one trial: its history and parallel coordinates; no per-epoch values were reported, no importances
-    assert page.count('class="plotly-graph-div"') == (0 if trials == 0 else 2)
+    # one trial: best so far, history and parallel coordinates; no per-epoch values were reported, no importances
+    assert page.count('class="plotly-graph-div"') == (0 if trials == 0 else 3)
     assert ("No trial reported per-epoch validation accuracy." in page) == (trials == 1)
     assert ("No completed trial yet." in page) == (trials == 0)
     assert 'class="dataframe ranked"' in page
@@ -360,3 +360,20 @@ def test_export_of_a_study_without_completed_trials_is_one_line(sqlite_url, tmp_
     result = sweep_cli("export", "--study", "empty", "--storage", sqlite_url, "--out", str(tmp_path / "x"), check=False)
     assert result.returncode == 1 and "no completed trial" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_anytime_curve_is_the_best_so_far_at_each_finish_with_the_baseline(swept):
+    from sweep.results.anytime import best_so_far, seconds_to_reach
+    from sweep.results.report import figures
+
+    folder, url, _ = swept
+    study = optuna.load_study(study_name="tiny", storage=url)
+    points = best_so_far(study)
+    seconds, best = [p[0] for p in points], [p[1] for p in points]
+    assert seconds == sorted(seconds) and best == sorted(best) and best[-1] == study.best_value
+    assert seconds_to_reach(points, study.best_value) == seconds[-1] and seconds_to_reach(points, 2.0) is None
+    assert best_so_far(study, budget_s=-1) == []  # nothing finished before the start counts
+    figure = figures(study)["anytime"]
+    baseline = study.user_attrs["baseline"]["val_accuracy"]
+    assert list(figure.data[0].y) == best
+    assert any(abs(shape.y0 - baseline) < 1e-9 for shape in figure.layout.shapes if shape.y0 == shape.y1)
