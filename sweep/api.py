@@ -111,6 +111,7 @@ def run(
         started=started,
         model=builder.reference,
     )
+    settings.data.identity()  # a bad data file is refused here, before Optuna and TensorFlow load
     _check_builder(settings.builder(loaded), workers)
     log_file = RESULTS / f"{settings.study_name(loaded)}.log"
     optuna_study = launch(settings, engine, tuner, workers, progress=progress, console=console, log_file=log_file)

@@ -156,4 +156,3 @@ def _baseline() -> float:
 
     source = DataSource()
     return compute_baseline(source.split(), source)["val_accuracy"]
-

@@ -113,12 +113,13 @@ def test_reference_trial_against_its_flop_floor():
     )
 
 
-def timed(command: list[str], repeat: int = 3) -> float:
+def timed(command: list[str], repeat: int = 3, expect: int = 0) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        finished = subprocess.run(command, capture_output=True)
         best = min(best, time.perf_counter() - started)
+        assert finished.returncode == expect, finished.stderr[-2000:]
     return best
 
 
@@ -146,6 +147,12 @@ def study_of(url: str, trials: int) -> None:
     study.add_trials(made)
 
 
+def broken_space(folder) -> str:
+    path = folder / "broken.yaml"
+    path.write_text("name: broken\nparams:\n  units: {type: int, low: 512, high: 16}\n")
+    return str(path)
+
+
 def test_start_up_times(tmp_path):
     """`sweep --help`, `table` and `best` skip TensorFlow; `run` cannot. `table` on 20 and 1,000 trials."""
     urls = {trials: f"sqlite:///{tmp_path / f'startup-{trials}.db'}" for trials in (20, 1000)}
@@ -163,6 +170,10 @@ def test_start_up_times(tmp_path):
             "seconds": timed([*sweep, "best", "--storage", urls[1000], "--out", str(tmp_path / "b.json")]),
         },
         {
+            "command": "sweep run of a broken space (refused, exit 2)",
+            "seconds": timed([*sweep, "run", "--space", str(broken_space(tmp_path))], expect=2),
+        },
+        {
             "command": "import sweep.training.solo (what sweep run loads)",
             "seconds": timed([sys.executable, "-c", "import keras, sweep.training.solo"]),
         },
@@ -172,5 +183,5 @@ def test_start_up_times(tmp_path):
         "Start-up time: commands that skip TensorFlow against the import sweep run needs",
         pd.DataFrame(rows),
         "Best of 3 runs of each command, wall clock. Studies in SQLite, a third of their trials pruned. "
-        "`sweep table` reads SQLite through sqlite3 (sweep/sqlite_study.py); `sweep best` through Optuna.",
+        "`sweep table` reads SQLite through sqlite3 (sweep/results/sqlite_study.py); `sweep best` through Optuna.",
     )

@@ -28,7 +28,7 @@ from sweep.results.report import write_report
 
 PLOTS = 5  # best so far against time, optimization history, per-epoch curves, importances, parallel coordinates
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-SCRIPT_IMPORTS = {"argparse", "gzip", "os", "pathlib", "keras", "numpy"}
+SCRIPT_IMPORTS = {"argparse", "gzip", "os", "sys", "pathlib", "keras", "numpy"}
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -81,7 +82,7 @@ def test_table_command_formats(swept, fmt):
 
 def test_optunas_own_cli_lists_the_same_trials(swept):
     _, url, _ = swept
-    optuna_cli = shutil.which("optuna")
+    optuna_cli = shutil.which("optuna") or shutil.which("optuna", path=os.path.dirname(sys.executable))
     assert optuna_cli, "optuna's console script is installed with optuna"
     out = subprocess.run(
         [optuna_cli, "trials", "--storage", url, "--study-name", "tiny", "-f", "json"],

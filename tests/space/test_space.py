@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import optuna
 import pytest
 from click.testing import CliRunner
 
-import sweep
 from sweep.cli import main
 from sweep.search.driver import OptunaSuggester
 from sweep.space.spec import REFERENCE_CONFIG, SPACES_DIR, SpaceError, load_space
@@ -240,17 +237,3 @@ def test_keras_names_kept_as_data_are_the_ones_keras_knows():
         assert keras.ops.shape(keras.activations.get(name)(probe))[0] == 2, name
     for name in OPTIMIZERS:
         assert isinstance(keras.optimizers.get(name), keras.optimizers.Optimizer), name
-
-
-def test_the_vocabulary_has_one_home_and_imports_run_one_way():
-    """space -> space_checks -> vocabulary, never back."""
-
-    def sweep_imports(module: str) -> set[str]:
-        tree = ast.parse((Path(sweep.__file__).parent / f"{module}.py").read_text())
-        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-        names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-        return {name for name in names if name.startswith("sweep.")}
-
-    assert sweep_imports("vocabulary") == set()
-    assert sweep_imports("space_checks") == {"sweep.space.vocabulary"}
-    assert sweep_imports("space") == {"sweep.space.checks", "sweep.space.vocabulary"}

@@ -109,7 +109,7 @@ print(json.dumps({"fused": [hooks.curves[0], hooks.curves[1]], "solo": solo}))
         text=True,
         timeout=600,
         cwd=os.path.dirname(__file__),
-        env={**os.environ, "KERAS_BACKEND": "jax"},
+        env={**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     curves = json.loads(result.stdout.strip().splitlines()[-1])
