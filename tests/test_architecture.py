@@ -111,6 +111,14 @@ def test_modules_stay_short(module):
     assert lines <= MOST_LINES, f"{module} has {lines} lines; split it by concern"
 
 
+def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
+    """`from sweep.results import query` would hand over a module once sweep/results/query.py was imported."""
+    for package in (f"sweep.{name}" for name in LAYERS if name not in ("cli", "api")):
+        exports = importlib.import_module(package).EXPORTS
+        clashes = [name for name in exports if f"{package}.{name}" in MODULES]
+        assert not clashes, f"{package} exports {clashes}, which are also its module names"
+
+
 def test_every_public_name_resolves():
     for package in (f"sweep.{name}" for name in LAYERS if name not in ("cli", "api")):
         loaded = importlib.import_module(package)
