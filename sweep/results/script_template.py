@@ -188,7 +188,7 @@ def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: i
         data_order=repr(record.get("data_order")),
         batch_size=config["batch_size"],
         build_function=_build_function(config, record.get("model"), model),
-        model_note=f"\nIts model comes from the builder {record['model']}, which this script imports."
+        model_note=f"\nIts model comes from the builder {record.get('model')}, which this script imports."
         * bool(record.get("model")),
         optimizer=optimizer_code(model.optimizer, config),
     )
