@@ -145,3 +145,17 @@ def test_an_own_model_trains_under_jax(tmp_path, fuse):
                          text=True, timeout=600)  # fmt: skip
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.count("COMPLETE") == 2
+
+
+def test_keras_tuner_searches_the_same_builder_and_space(tmp_path):
+    shutil.copy(BUILDERS / "residual_mlp.py", tmp_path)
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--model", "residual_mlp:build", "--space", str(SPACES / "residual.yaml"), "--trials", "2"]
+    sweep_cli("run", *args, "--engine", "keras-tuner", "--tuner", "random", "--max-train", "1000", "--storage", storage,
+              cwd=tmp_path)  # fmt: skip
+    import sweep
+
+    table = sweep.load("residual", storage).table(state="complete")
+    trials = table[table["state"] == "COMPLETE"]
+    assert len(trials) == 2 and set(trials["engine"]) == {"keras-tuner"}
+    assert trials["width"].isin([32, 64]).all() and trials["blocks"].isin([1, 2]).all()
