@@ -14,17 +14,6 @@ import pytest
 from helpers import POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
 
 
-def pytest_configure(config) -> None:
-    """Under xdist, each worker's TensorFlow (and its `sweep` subprocesses') takes its share of the cores,
-    as `sweep run --workers` gives its workers: two processes of two threads each on two cores lose time."""
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if count > 1:
-        from sweep.search.workers import worker_environment
-
-        for name, value in worker_environment(0, count, gpus=[]).items():
-            os.environ.setdefault(name, value)
-
-
 @pytest.fixture(scope="session")
 def shared_folder(tmp_path_factory) -> Path:
     """A folder every xdist worker of this run sees (the run's base temp folder); alone, the session's own."""
