@@ -62,4 +62,5 @@ def sweep(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks under tests/bench/; each writes its table to results/reference/."""
     install(session, "[dev]")
-    session.run("pytest", "tests/bench", "-n", "0", "-s", "-p", "no:cacheprovider", *session.posargs)  # one at a time: timed
+    # one benchmark at a time (-n 0): each measures time, and a parallel neighbour would skew it
+    session.run("pytest", "tests/bench", "-n", "0", "-s", "-p", "no:cacheprovider", *session.posargs)
