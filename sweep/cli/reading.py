@@ -52,7 +52,9 @@ def best(study, storage, out):
     """Write the best trial's config, metric and package versions to a JSON file."""
     record = api.load(study, storage).best()
     path = api.write_json(record, out)
-    click.echo(f"trial {record['trial']} of {record['study']!r}: val_accuracy {record['val_accuracy']:.4f} -> {path}")
+    epoch = f" at epoch {record['best_epoch']}" if record.get("best_epoch") else ""  # retrained for that many
+    score = f"val_accuracy {record['val_accuracy']:.4f}{epoch}"
+    click.echo(f"trial {record['trial']} of {record['study']!r}: {score} -> {path}")
 
 
 @main.command()

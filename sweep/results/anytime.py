@@ -9,12 +9,29 @@ pause too, as the wall clock does.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 
-def best_so_far(study, started: datetime.datetime | None = None, budget_s: float | None = None) -> list[tuple]:
-    """[(seconds since ``started``, best val_accuracy by then, trial number)] at each improvement; only
-    trials that finished within ``budget_s`` count."""
+def stored_value(trial) -> float:
+    """The score the study stored: sweep's trials are scored on their best epoch, others as they were told."""
+    return trial.value
+
+
+def best_reported(trial) -> float:
+    """The best epoch a trial reported (its stored value if it reported none): one rule for trials of any
+    origin, such as a hand-written loop that returns its last epoch."""
+    return max(trial.intermediate_values.values(), default=trial.value)
+
+
+def best_so_far(
+    study,
+    started: datetime.datetime | None = None,
+    budget_s: float | None = None,
+    score: Callable[[Any], float] = stored_value,
+) -> list[tuple]:
+    """[(seconds since ``started``, best score by then, trial number)] at each improvement; only trials
+    that finished within ``budget_s`` count."""
     trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
     if not trials:
         return []
@@ -28,8 +45,8 @@ def best_so_far(study, started: datetime.datetime | None = None, budget_s: float
         seconds = (trial.datetime_complete - started).total_seconds()
         if budget_s is not None and seconds > budget_s:
             break
-        if trial.value > best:
-            best = trial.value
+        if score(trial) > best:
+            best = score(trial)
             points.append((seconds, best, trial.number))
     return points
 

@@ -42,13 +42,24 @@ def best_record(study) -> dict[str, Any]:
         "val_accuracy": best.value,
         "baseline_val_accuracy": baseline.get("val_accuracy"),
         "train_images": baseline.get("train_images"),
-        "config": best.user_attrs.get("config", best.params),
+        "config": scored_config(best),
+        "best_epoch": best.user_attrs.get("best_epoch"),
         "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
         "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
         "model": study.user_attrs.get("model"),  # a builder of the user's own (module:function), or None
         "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
         "versions": package_versions(),
     }
+
+
+def scored_config(trial) -> dict[str, Any]:
+    """The config that gives the trial's score: trained for its best epoch's count of epochs (trials
+    before best-epoch scoring were scored on their last epoch, and keep their ``epochs``)."""
+    config = dict(trial.user_attrs.get("config", trial.params))
+    best = trial.user_attrs.get("best_epoch")
+    if best is not None and "epochs" in config:
+        config["epochs"] = best
+    return config
 
 
 def write_json(record: dict[str, Any], path: str | Path) -> Path:

@@ -14,9 +14,10 @@ from sweep.space import VOCABULARY
 
 RANKED_STATES = ("COMPLETE", "BASELINE")
 STATE_ORDER = {"COMPLETE": 0, "BASELINE": 0, "RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}
-# epochs_run: the epochs a trial reported (a pruned trial stops early); `epochs` is the hyperparameter.
+# epochs_run: the epochs a trial reported (a pruned trial stops early); `epochs` is the hyperparameter;
+# best_epoch: the epoch whose val_accuracy is the trial's score (retraining for that many epochs gives it).
 LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs_run", "duration_s"]
-OUTCOME_COLUMNS = ["engine", "retry_of", "fail_reason"]
+OUTCOME_COLUMNS = ["best_epoch", "engine", "retry_of", "fail_reason"]
 # Every table has these columns in this order (csv and json keep them even when empty, so one script
 # reads every study); text, markdown and html hide the empty ones. Columns beyond them follow, sorted.
 COLUMNS = [*LEADING_COLUMNS, *OUTCOME_COLUMNS, *VOCABULARY]
@@ -41,6 +42,7 @@ def trial_row(trial) -> dict[str, Any]:
         "val_accuracy": value,
         "epochs_run": len(curve),
         "duration_s": _duration(trial),
+        "best_epoch": trial.user_attrs.get("best_epoch"),
         "engine": trial.user_attrs.get("engine", "optuna"),
         "retry_of": retry_of,
         "fail_reason": trial.user_attrs.get("fail_reason", ""),

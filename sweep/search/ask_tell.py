@@ -22,7 +22,7 @@ from typing import Any
 
 from sweep.results import StorageError
 from sweep.search.settings import INTERRUPTED, NOT_RUN
-from sweep.search.study import OptunaSuggester, resident_mb
+from sweep.search.study import OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
 from sweep.training import Branch, signals, train_group
 
@@ -145,7 +145,9 @@ class TrialHooks:
         return True
 
     def finished(self, branch: Branch) -> None:
-        self._tell(branch, "COMPLETE", branch.curve[-1])
+        value, epoch = best_epoch(branch.curve)
+        branch.handle.set_user_attr("best_epoch", epoch)
+        self._tell(branch, "COMPLETE", value)
 
     def failed(self, branch: Branch, reason: str) -> None:
         branch.handle.set_user_attr("fail_reason", reason)

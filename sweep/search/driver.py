@@ -11,6 +11,7 @@ from sweep.search.settings import INTERRUPTED, NOT_RUN, Recycle, SweepSettings, 
 from sweep.search.study import (
     FailureGuard,
     OptunaSuggester,
+    best_epoch,
     beyond_target,
     next_step,
     open_slots,
@@ -72,7 +73,9 @@ class Objective:
         finally:  # time spent building and fitting (overhead benchmark) and memory after it (memory benchmark)
             trial.set_user_attr("train_seconds", round(time.perf_counter() - started, 3))
             trial.set_user_attr("rss_mb", resident_mb())
-        return result.val_accuracy
+        value, epoch = best_epoch(result.curve)
+        trial.set_user_attr("best_epoch", epoch)
+        return value
 
 
 def _fused_group(study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int) -> int:

@@ -28,6 +28,14 @@ class OptunaSuggester:
         return self.trial.suggest_categorical(name, choices)
 
 
+def best_epoch(curve: list[float]) -> tuple[float, int]:
+    """A finished trial's score and the epoch it came from (from 1): its best epoch, the first of equals.
+    KerasTuner scores trials so, and Keras's ``EarlyStopping(restore_best_weights=True)`` keeps that model;
+    retraining the config for that many epochs, with the trial's seed and data order, gives it again."""
+    epoch = max(range(len(curve)), key=curve.__getitem__)
+    return curve[epoch], epoch + 1
+
+
 def open_study(settings: SweepSettings, space: SearchSpace | None = None):
     """Create the study, or load it when it exists: re-running continues it."""
     import optuna

@@ -27,6 +27,7 @@ from keras_tuner.src.engine.conditions import Parent  # not exported; see KerasT
 from optuna.trial import TrialState
 
 from sweep.search.driver import OptunaSuggester, SweepSettings, SweepStopped, open_study, record_baseline
+from sweep.search.study import best_epoch
 from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, check_data_fits
 from sweep.training import CLASSES, IMAGE_SHAPE, OURS, Builder, Speed, signals
 
@@ -172,11 +173,14 @@ class OptunaRecorder:
             attrs["continued_from"] = parent.number
             earlier = [parent.intermediate_values[step] for step in sorted(parent.intermediate_values)]
             curve = earlier[: values["tuner/initial_epoch"]] + curve
-        if not complete:
+        value = None
+        if complete:
+            value, attrs["best_epoch"] = best_epoch(curve)
+        else:
             attrs["fail_reason"] = (trial.message or "unknown").strip().splitlines()[-1][:200]
         frozen = optuna.trial.create_trial(
             state=TrialState.COMPLETE if complete else TrialState.FAIL,
-            value=curve[-1] if complete else None,
+            value=value,
             params=params,
             distributions=distributions,
             user_attrs=attrs,

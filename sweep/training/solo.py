@@ -72,7 +72,7 @@ class TrainingDiverged(RuntimeError):
 
 @dataclasses.dataclass
 class TrainResult:
-    val_accuracy: float  # the last epoch's: what retraining the config for `epochs_run` epochs gives
+    val_accuracy: float  # the last epoch's (the search scores a trial on max(curve), its best epoch)
     curve: list[float]  # validation accuracy after each epoch
     epochs_run: int
     fit_seconds: float

@@ -230,7 +230,8 @@ def test_export_writes_config_model_and_labelled_metrics(exported, swept):
     out, printed = exported
     _, _, study = swept
     config = json.loads((out / "config.json").read_text())
-    assert config == study.best_trial.user_attrs["config"]
+    best = study.best_trial
+    assert config == {**best.user_attrs["config"], "epochs": best.user_attrs["best_epoch"]}
     assert yaml.safe_load((out / "config.yaml").read_text()) == config
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["trial"] == study.best_trial.number and metrics["train_images"] == SMALL

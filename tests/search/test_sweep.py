@@ -113,7 +113,8 @@ def test_best_then_train_round_trip(swept, tmp_path):
     record = json.loads(best_file.read_text())
     study = optuna.load_study(study_name="tiny", storage=url)
     assert record["trial"] == study.best_trial.number and record["val_accuracy"] == study.best_value
-    assert record["config"] == study.best_trial.user_attrs["config"]
+    best = study.best_trial  # trained for its best epoch's count of epochs: what gave its score
+    assert record["config"] == {**best.user_attrs["config"], "epochs": best.user_attrs["best_epoch"]}
     assert record["versions"]["keras"].startswith("3.") and record["study"] == "tiny"
     trained = sweep_cli("train", str(best_file), "--max-train", str(SMALL), "--test", cwd=tmp_path)
     out = trained.stdout

@@ -63,7 +63,8 @@ def test_keras_tuner_trials_obey_the_space(hyperband):
             assert inside(expected, value), (name, value)
             assert value == (config["units"][int(name[-1])] if name.startswith("units_") else config[name])
         assert sorted(trial.intermediate_values) == list(range(1, config["epochs"] + 1))
-        assert trial.value == trial.intermediate_values[config["epochs"]]
+        assert trial.value == max(trial.intermediate_values.values())  # its best epoch, as KerasTuner scores it
+        assert trial.intermediate_values[trial.user_attrs["best_epoch"]] == trial.value
         assert trial.duration.total_seconds() > 0
 
 
@@ -110,7 +111,8 @@ def test_best_then_train_reproduces_a_keras_tuner_trial(hyperband, tmp_path):
     record = json.loads(best_file.read_text())
     best = optuna.load_study(study_name="kt", storage=url).best_trial
     assert record["trial"] == best.number and best.user_attrs["engine"] == "keras-tuner"
-    assert record["config"] == best.user_attrs["config"] and record["seed"] == best.user_attrs["seed"]
+    assert record["config"] == {**best.user_attrs["config"], "epochs": best.user_attrs["best_epoch"]}
+    assert record["seed"] == best.user_attrs["seed"]
     out = sweep_cli("train", str(best_file), "--max-train", str(SMALL)).stdout
     val = float(out.split("val_accuracy ")[1].split()[0])
     assert f"{record['config']['epochs']} epochs" in out

@@ -130,7 +130,8 @@ def test_a_fused_sweep_stores_ordinary_trials_that_retrain_alone(tmp_path, sqlit
         assert sorted(trial.intermediate_values) == list(range(1, len(trial.intermediate_values) + 1))
         if trial.state == TrialState.COMPLETE:
             assert len(trial.intermediate_values) == attrs["config"]["epochs"]
-            assert trial.value == trial.intermediate_values[len(trial.intermediate_values)]
+            best = max(trial.intermediate_values, key=trial.intermediate_values.get)  # the first of equals
+            assert (trial.value, attrs["best_epoch"]) == (trial.intermediate_values[best], best)
     assert len({t.user_attrs["fused_with"] for t in trials}) == 1  # one group took all six, re-formed as trials ended
 
     best_file = tmp_path / "best.json"

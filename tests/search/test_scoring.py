@@ -1,0 +1,34 @@
+"""A trial is scored on its best epoch, and `sweep best` + `sweep train` give that score again."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from helpers import SMALL, SPACES, sweep_cli
+
+RETRAIN_TOLERANCE = 0.01  # the issue's promise; solo retraining measured exact, fused within 0.002
+
+
+@pytest.mark.parametrize("fuse", [1, 2])
+def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    peaks = ["--space", str(SPACES / "peaks.yaml"), "--max-train", str(SMALL)]
+    sweep_cli("run", *peaks, "--trials", "1", "--fuse", str(fuse), "--storage", url, cwd=tmp_path)
+    (trial,) = optuna.load_study(study_name="peaks", storage=url).get_trials()
+    curve = [trial.intermediate_values[epoch] for epoch in sorted(trial.intermediate_values)]
+    best_epoch = trial.user_attrs["best_epoch"]
+    assert len(curve) == 10 and trial.value == max(curve) == curve[best_epoch - 1]
+    assert best_epoch < 10 and curve[-1] < trial.value - RETRAIN_TOLERANCE, "this config overfits: it peaks early"
+
+    table = sweep_cli("table", "--study", "peaks", "--storage", url, "--format", "csv", cwd=tmp_path).stdout
+    assert "best_epoch" in table.splitlines()[0]
+
+    best_file = tmp_path / "best.json"
+    printed = sweep_cli("best", "--study", "peaks", "--storage", url, "--out", str(best_file), cwd=tmp_path).stdout
+    record = json.loads(best_file.read_text())
+    assert record["config"]["epochs"] == record["best_epoch"] == best_epoch and f"at epoch {best_epoch}" in printed
+    out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), cwd=tmp_path).stdout
+    assert f"{best_epoch} epochs" in out
+    assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(trial.value, abs=RETRAIN_TOLERANCE)
