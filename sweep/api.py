@@ -70,6 +70,7 @@ def run(
     console: bool = False,
     started: float | None = None,
     model: Any = None,
+    warm_start: str | None = None,
 ) -> Study:
     """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
 
@@ -85,7 +86,8 @@ def run(
     ``space``: a name from search_spaces/, a YAML path, a dict of the file's shape, or a SearchSpace.
     ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
     class probabilities, as a function or 'module:function'; the space's parameters are then its own names.
-    Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
+    ``warm_start``: an earlier study in the same storage whose best trials a new study tries first, after the
+    space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
     from sweep.search import SweepSettings, launch
@@ -110,6 +112,7 @@ def run(
         fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
         started=started,
         model=builder.reference,
+        warm_start=load(warm_start, storage).best_configs() if warm_start else (),
     )
     settings.data.identity()  # a bad data file is refused here, before Optuna and TensorFlow load
     _check_builder(settings.builder(loaded), workers)
@@ -318,6 +321,15 @@ class Study:
         from sweep.results import best_record
 
         return best_record(self.optuna)
+
+    def best_configs(self, top: int = 5) -> tuple[dict[str, Any], ...]:
+        """The configs of the ``top`` best completed trials, best first, each for its best epoch's count of
+        epochs: what ``sweep run --warm-start`` tries first in a new study."""
+        from sweep.results import scored_config
+
+        complete = [trial for trial in self._stored.get_trials(deepcopy=False) if trial.state.name == "COMPLETE"]
+        complete.sort(key=lambda trial: trial.value, reverse=True)
+        return tuple(scored_config(trial) for trial in complete[:top])
 
     def train(
         self, config_or_best: Any = None, test: bool = False, data: DataArgument = None, max_train: int | None = None

@@ -80,6 +80,12 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     help="A model builder of your own, module:function: build(config, input_shape, classes) -> keras.Model "
     "ending in class probabilities [default: the space file's model:, else sweep's Dense/Conv models].",
 )
+@click.option(
+    "--warm-start",
+    metavar="STUDY",
+    default=None,
+    help="A new study tries the best 5 configs of this earlier study (same storage) first, after the space's starts.",
+)
 @with_data_options
 @user_errors
 def run(
@@ -99,6 +105,7 @@ def run(
     recycle_after,
     fuse,
     model,
+    warm_start,
     data_dir,
     max_train,
 ):
@@ -111,7 +118,7 @@ def run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
             seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
             workers=workers, recycle_after=recycle_after, console=True, model=model,
-            started=started,
+            started=started, warm_start=warm_start,
         )  # fmt: skip
     except api.Recycle as handover:
         _continue_in_a_fresh_process(handover, started)

@@ -32,6 +32,8 @@ def space_show(name):
         click.echo(f"  {param.name:<14} {_describe(param)}")
     size = loaded.size()
     click.echo(f"combinations: {size:,}" if size else "combinations: infinite (continuous parameters)")
+    for index, start in enumerate(loaded.starts):
+        click.echo(f"start {index}: " + ", ".join(f"{name}={value}" for name, value in start.items()))
 
 
 def _describe(param) -> str:

@@ -38,6 +38,7 @@ EXPORTS = {
     "recorded_data": "export",
     "recorded_model": "export",
     "retrain": "export",
+    "scored_config": "export",
     "write_json": "export",
 }
 __all__ = sorted(EXPORTS)

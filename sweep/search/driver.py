@@ -13,6 +13,7 @@ from sweep.search.study import (
     OptunaSuggester,
     best_epoch,
     beyond_target,
+    enqueue_starts,
     next_step,
     open_slots,
     open_study,
@@ -114,6 +115,8 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     study = open_study(settings, space)
     baseline = record_baseline(study, split, settings.data)
     log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
+    if settings.worker == 0:  # one worker queues them, once
+        enqueue_starts(study, space, settings.warm_start)
     requeued = requeue_interrupted(study)
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)

@@ -53,6 +53,7 @@ class SweepSettings:
     fuse: int = 1  # trials trained together as one Keras program (1: one at a time)
     started: float | None = None  # wall-clock start of the whole run, kept across recycled processes
     model: str | None = None  # a builder of the user's own (module:function); None: the space's, or sweep's
+    warm_start: tuple[dict[str, Any], ...] = ()  # configs to try first after the space's starts (an earlier study's)
 
     def search_space(self) -> SearchSpace:
         return load_space(self.space, self.model)

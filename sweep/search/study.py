@@ -4,12 +4,15 @@ settle races between workers, requeue interrupted trials, and stop after failure
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from sweep.data import DataSource, compute_baseline
 from sweep.results import open_storage
 from sweep.search import policy
 from sweep.search.settings import NOT_RUN, SweepSettings
-from sweep.space import SearchSpace
+from sweep.space import SearchSpace, SpaceError
+
+log = logging.getLogger(__name__)
 
 
 class OptunaSuggester:
@@ -80,6 +83,27 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     figures = {**compute_baseline(split, data), "split": split.fingerprint}
     study.set_user_attr("baseline", figures)
     return figures
+
+
+def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = ()) -> list[int]:
+    """On a study without trials, queue the configs to try first: the space's ``starts:``, then ``earlier``
+    (an earlier study's best configs; those the space could not draw are skipped). Returns what was queued."""
+    if study.get_trials(deepcopy=False):
+        return []
+    names = {param.name for param in space.params.values()}
+    queued = []  # (origin, index)
+    for origin, configs in (("start", space.starts), ("warm_start", earlier)):
+        for index, config in enumerate(configs):
+            try:
+                values = space.start_values({name: value for name, value in config.items() if name in names})
+            except SpaceError as error:
+                log.info("%s %d skipped: %s", origin, index, error)
+                continue
+            study.enqueue_trial(values, user_attrs={origin: index}, skip_if_exists=True)
+            queued.append((origin, index))
+    if queued:
+        log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index in queued))
+    return queued
 
 
 def requeue_interrupted(study) -> list[int]:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import yaml
 
 from sweep.space.checks import check_space
+from sweep.space.starts import check_starts, engine_values
 from sweep.space.vocabulary import (  # noqa: F401  (re-exported: the names callers know space by)
     KNOB_DEFAULTS,
     PER_LAYER,
@@ -54,6 +55,11 @@ class SearchSpace:
     path: Path | None = None
     model: str | None = None
     own: bool = False
+    starts: tuple[dict[str, Any], ...] = ()  # configs to try first, partial, in the file's own names
+
+    def start_values(self, start: dict[str, Any]) -> dict[str, Any]:
+        """A start (or an earlier trial's config) as the values Optuna's ``enqueue_trial`` fixes."""
+        return engine_values(start, self.params, f"{self.path}: start {start}")
 
     def sample(self, engine: Suggester) -> dict[str, Any]:
         """Draw one trial config; parameters whose ``when`` fails are left out."""
@@ -169,7 +175,8 @@ def load_space(space: str | Path | dict | SearchSpace, model: Any = None) -> Sea
         document = _read_yaml(path)
     name, description, params, named_model = check_space(document, path, own=model is not None)
     own = model is not None or named_model is not None
-    return SearchSpace(name, description, params, path, model=named_model, own=own)
+    starts = check_starts(document.get("starts"), path, params)
+    return SearchSpace(name, description, params, path, model=named_model, own=own, starts=starts)
 
 
 def _read_yaml(path: Path) -> Any:

@@ -44,7 +44,7 @@ LAYER_TYPES = ("dense", "conv")
 MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
 TYPES = ("int", "float", "categorical", "bool")
 SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}
-TOP_KEYS = {"name", "description", "params", "model"}
+TOP_KEYS = {"name", "description", "params", "model", "starts"}
 # Numeric limits per parameter: (smallest, largest), both allowed.
 LIMITS = {
     "hidden_layers": (0, 16),

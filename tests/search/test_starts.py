@@ -1,0 +1,87 @@
+"""Configs tried first: a space's `starts:` and `sweep run --warm-start STUDY`."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+import yaml
+from click.testing import CliRunner
+from helpers import SMALL, SPACES, sweep_cli
+
+from sweep.cli import main
+from sweep.space import load_space
+
+START = {"hidden_layers": 2, "units": [64, 16], "activation": "tanh", "optimizer": "adam", "epochs": 1}
+
+
+def tiny_with_starts(folder, starts) -> str:
+    document = yaml.safe_load((SPACES / "tiny.yaml").read_text())
+    path = folder / "tiny-starts.yaml"
+    path.write_text(yaml.safe_dump({**document, "starts": starts}))
+    return str(path)
+
+
+BROKEN_STARTS = [
+    ({"neurons": 3}, "'neurons' is not a parameter of this space"),
+    ({"epochs": 7}, "epochs 7 is outside the space, which draws from [1, 2]"),
+    ({"learning_rate": 0.5}, "learning_rate 0.5 is outside the space, which draws from [0.001, 0.01]"),
+    ({"activation": "sigmoid"}, "activation 'sigmoid' is outside the space, which draws from ['relu', 'tanh']"),
+    ({"hidden_layers": 2, "units": [64]}, "'units' needs one value per hidden layer"),
+    ({"units": [32]}, "'units' needs one value per hidden layer, and hidden_layers with it"),
+]
+
+
+@pytest.mark.parametrize(("start", "message"), BROKEN_STARTS, ids=[m for _, m in BROKEN_STARTS])
+def test_a_start_the_space_could_never_draw_is_refused_in_one_line(tmp_path, start, message):
+    path = tiny_with_starts(tmp_path, [START, start])
+    result = CliRunner().invoke(main, ["space", "show", path])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and f"{path}: starts[1]" in line and message in line
+
+
+def test_starts_must_be_a_list_of_configs(tmp_path):
+    result = CliRunner().invoke(main, ["space", "show", tiny_with_starts(tmp_path, {"epochs": 1})])
+    assert result.exit_code == 2 and "'starts' must be a list of configs" in result.output
+
+
+def test_the_notes_start_with_their_own_two_models():
+    (reference, relu) = load_space("notes").starts
+    assert (reference["activation"], reference["optimizer"], reference["epochs"]) == ("sigmoid", "rmsprop", 5)
+    assert (relu["activation"], relu["optimizer"], relu["epochs"]) == ("relu", "adam", 20)
+
+
+@pytest.mark.parametrize("fuse", [1, 2])
+def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    space = tiny_with_starts(tmp_path, [START])
+    sweep_cli("run", "--space", space, "--trials", "3", "--fuse", str(fuse), "--max-train", str(SMALL),
+              "--storage", url, cwd=tmp_path)  # fmt: skip
+    first, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    assert first.user_attrs["start"] == 0
+    config = first.user_attrs["config"]
+    assert {name: config[name] for name in START} == START  # what the start left out was drawn
+    assert 1e-3 <= config["learning_rate"] <= 1e-2 and config["batch_size"] in (128, 256)
+    assert len(drawn) == 2 and not any("start" in trial.user_attrs for trial in drawn)
+
+
+def test_warm_start_tries_an_earlier_studys_best_configs_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", url, "--fuse", "1"]
+    sweep_cli("run", *tiny, "--trials", "3", cwd=tmp_path)
+    earlier = optuna.load_study(study_name="tiny", storage=url)
+    ranked = sorted(earlier.get_trials(states=(optuna.trial.TrialState.COMPLETE,)), key=lambda t: -t.value)
+
+    sweep_cli("run", *tiny, "--study", "again", "--trials", "4", "--warm-start", "tiny", cwd=tmp_path)
+    trials = optuna.load_study(study_name="again", storage=url).get_trials()
+    warm = [trial for trial in trials if "warm_start" in trial.user_attrs]
+    assert [trial.number for trial in warm] == list(range(len(ranked)))  # first, best first
+    for trial, source in zip(warm, ranked, strict=True):
+        expected = {**source.params, "epochs": source.user_attrs["best_epoch"]}  # retrained as it scored
+        assert trial.params == expected
+
+
+def test_warm_start_from_an_unknown_study_is_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    result = sweep_cli("run", "--storage", url, "--warm-start", "nope", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
