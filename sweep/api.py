@@ -199,18 +199,9 @@ def compare(
 
 def data_source(data: DataArgument) -> str | None:
     """A data argument as the source string the library passes around (arrays become an .npz)."""
-    import numpy as np
+    from sweep.data import as_source
 
-    from sweep.data import KEYS, save_arrays
-
-    if data is None or isinstance(data, (str, Path)):
-        return None if data is None else str(data)
-    if isinstance(data, (tuple, list)) and len(data) not in (2, 4):
-        raise ValueError(
-            f"data as a tuple is (x_train, y_train) or (x_train, y_train, x_test, y_test), got {len(data)}"
-        )
-    arrays = dict(data) if isinstance(data, dict) else dict(zip(KEYS, data, strict=False))
-    return str(save_arrays({key: np.asarray(value) for key, value in arrays.items()}, RESULTS / "data"))
+    return as_source(data, RESULTS / "data")
 
 
 def side_by_side(study_names, storage: str | None = None, top: int | None = None, **options):

@@ -13,6 +13,7 @@ EXPORTS = {
     "DatasetError": "errors",
     "KEYS": "own",
     "save_arrays": "own",
+    "as_source": "own",
     "compute_baseline": "baseline",
 }
 __all__ = sorted(EXPORTS)

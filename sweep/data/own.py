@@ -109,6 +109,19 @@ def _scale(path: Path, x_train: np.ndarray, configured) -> float:
     return largest if largest > 1.0 else 1.0
 
 
+def as_source(data, folder: Path) -> str | None:
+    """``sweep.run``'s data argument as a source string: None (Fashion-MNIST), a path as given, or arrays (a dict
+    of KEYS, or a tuple (x_train, y_train[, x_test, y_test])) saved under ``folder``."""
+    if data is None or isinstance(data, (str, Path)):
+        return None if data is None else str(data)
+    if isinstance(data, (tuple, list)) and len(data) not in (2, 4):
+        raise ValueError(
+            f"data as a tuple is (x_train, y_train) or (x_train, y_train, x_test, y_test), got {len(data)}"
+        )
+    arrays = dict(data) if isinstance(data, dict) else dict(zip(KEYS, data, strict=False))
+    return str(save_arrays({key: np.asarray(value) for key, value in arrays.items()}, folder))
+
+
 def save_arrays(arrays: dict[str, np.ndarray], folder: Path) -> Path:
     """Arrays handed to ``sweep.run`` become an .npz named by their fingerprint, so a study can name its data."""
     digest = hashlib.sha256()
