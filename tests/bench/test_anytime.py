@@ -39,11 +39,11 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "KerasTuner Hyperband": ([*SWEEP, "--engine", "keras-tuner", "--tuner", "hyperband"], "notes", {}),
     "KerasTuner random": ([*SWEEP, "--engine", "keras-tuner", "--tuner", "random"], "notes", {}),
     # levers, one at a time on top of the defaults
-    "sweep, TensorFlow": (SWEEP, "notes", {"KERAS_BACKEND": "tensorflow"}),
-    "sweep, JAX": (SWEEP, "notes", JAX),
-    "sweep, 2 workers": ([*SWEEP, "--workers", "2"], "notes", {}),
-    "sweep, Hyperband pruner": ([*SWEEP, "--pruner", "hyperband"], "notes", {}),
-    "sweep, --fuse 4": ([*SWEEP, "--fuse", "4"], "notes", {}),
+    "sweep on TensorFlow": (SWEEP, "notes", {"KERAS_BACKEND": "tensorflow"}),
+    "sweep on JAX": (SWEEP, "notes", JAX),
+    "sweep with 2 workers": ([*SWEEP, "--workers", "2"], "notes", {}),
+    "sweep with Hyperband pruning": ([*SWEEP, "--pruner", "hyperband"], "notes", {}),
+    "sweep with --fuse 4": ([*SWEEP, "--fuse", "4"], "notes", {}),
 }
 PEERS = ",".join(list(CONTENDERS)[:4])  # the four; the levers run when named
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]
