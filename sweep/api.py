@@ -225,9 +225,11 @@ def load(study: str | None = None, storage: str | None = None) -> Study:
     A SQLite study of Optuna's known schema is read straight through ``sqlite3`` (``sweep.results.sqlite_study``:
     about 2 s less start-up for a table); ``Study.optuna`` opens Optuna's own study when it is needed.
     """
-    from sweep.results import DEFAULT_STORAGE, open_sqlite_study, sqlite_study_names
+    from sweep.results import DEFAULT_STORAGE, open_sqlite_study, sqlite_path, sqlite_study_names
 
     url = storage or DEFAULT_STORAGE
+    if sqlite_path(url) and not sqlite_path(url).is_file():  # reading never creates an empty database
+        raise UnknownStudy(f"no study {study or 'notes'!r}: {sqlite_path(url)} does not exist; `sweep run` makes it")
     names = sqlite_study_names(url)
     if names is None:
         return Study(optuna_study(study, storage), storage)

@@ -15,6 +15,7 @@ EXPORTS = {
     "study_names": "storages",
     "open_sqlite_study": "sqlite_study",
     "sqlite_study_names": "sqlite_study",
+    "sqlite_path": "sqlite_study",
     "QueryError": "filters",
     "cut_to_top": "table",
     "query": "filters",

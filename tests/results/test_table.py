@@ -154,6 +154,9 @@ BAD_INPUT = [
     ("compare --engines optuna,nonsense", "engine 'nonsense' is unknown; expected one of optuna, keras-tuner", 2),
     ("compare --engines ,", "engine ',' is unknown", 2),
     ("train {tmp}/missing.json", "does not exist", 2),
+    ("table --storage sqlite:///{tmp}/none.db", "none.db does not exist; `sweep run` makes it", 2),
+    ("best --storage sqlite:///{tmp}/none.db --study x", "no study 'x'", 2),
+    ("run --warm-start nope --storage sqlite:///{tmp}/none.db", "no study 'nope'", 2),
     ("train {tmp}/half.json", "cannot read the config", 2),
     ("train {tmp}/list.json", "no trial config found", 2),
     ("train {tmp}/layers.json", "'units' has 1 values for 3 hidden layers", 2),
@@ -191,6 +194,7 @@ def test_bad_input_is_one_line_without_traceback(command, says, code, mixed, tmp
     errors = [line for line in result.stderr.splitlines() if line.startswith(("Error:", "sweep: error:"))]
     assert len(errors) == 1 and says in errors[0], result.stderr
     assert "secret" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "none.db").exists(), "reading a study never creates a database"
 
 
 def test_table_of_a_sqlite_study_loads_neither_sqlalchemy_nor_alembic(mixed):
