@@ -6,6 +6,9 @@ so ``sweep --help``, ``sweep table`` and ``sweep best`` start without TensorFlow
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from sweep import api
@@ -67,6 +70,9 @@ def user_errors(function):
             raise UserError(str(error), exit_code=error.exit_code) from None
         except (api.ExportError, api.SweepStopped, ValueError) as error:
             raise UserError(str(error)) from None
+        except BrokenPipeError:  # `sweep table | head` closed the pipe: stop quietly (Python's documented recipe)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as error:  # e.g. --out in a folder that cannot be written
             raise UserError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
 

@@ -237,3 +237,11 @@ def test_keras_names_kept_as_data_are_the_ones_keras_knows():
         assert keras.ops.shape(keras.activations.get(name)(probe))[0] == 2, name
     for name in OPTIMIZERS:
         assert isinstance(keras.optimizers.get(name), keras.optimizers.Optimizer), name
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_error_line():
+    """`sweep space show notes | head -1`: the reader leaves early, and sweep stops without a word."""
+    command = [sys.executable, "-m", "sweep", "space", "show", "notes"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    assert process.stderr.read() == b"" and process.wait() == 1
