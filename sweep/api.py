@@ -41,6 +41,8 @@ __getattr__, _ = exports(
         "parse_engine": "sweep.space",
         "Recycle": "sweep.search",
         "SweepStopped": "sweep.search",
+        "SAMPLERS": "sweep.search",
+        "PRUNERS": "sweep.search",
         "signals": "sweep.training",
         "BuilderError": "sweep.training",
     },

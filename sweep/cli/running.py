@@ -45,8 +45,8 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 @click.option("--timeout", type=Duration(), default=None, help="Wall-clock budget for this run: 8h, 90m, 45s, 3600.")
 @storage_option
 @study_option
-@click.option("--sampler", type=click.Choice(["tpe", "random"]), default="tpe")
-@click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median")
+@click.option("--sampler", type=click.Choice(api.SAMPLERS), default="tpe")
+@click.option("--pruner", type=click.Choice(api.PRUNERS), default="median")
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."

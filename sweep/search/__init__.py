@@ -18,6 +18,8 @@ EXPORTS = {
     "setup_logging": "progress",
     "wants_bar": "progress",
     "launch": "session",
+    "SAMPLERS": "policy",
+    "PRUNERS": "policy",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = exports(__name__, EXPORTS)

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from sweep.space import SearchSpace
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing heavy here
+    from sweep.space import SearchSpace
+
+SAMPLERS = ("tpe", "tpe-multivariate", "random")
+PRUNERS = ("median", "hyperband", "none")
 
 
 def make_sampler(name: str, seed: int, parallel: bool = False):
     """``parallel``: trials are asked while others run (fused groups), so TPE lies about the
-    running ones (``constant_liar``) and does not propose the same point K times."""
+    running ones (``constant_liar``) and does not propose the same point K times.
+    ``tpe-multivariate``: TPE models the parameters jointly (``multivariate``), in groups of those that
+    appear together (``group``: the units of each depth)."""
     import optuna
 
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel)
+    if name in ("tpe", "tpe-multivariate"):
+        joint = name == "tpe-multivariate"
+        with warnings.catch_warnings():  # multivariate and group are "experimental" in Optuna's words
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel, multivariate=joint, group=joint)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"sampler {name!r} is unknown; expected tpe or random")
+    raise ValueError(f"sampler {name!r} is unknown; expected one of {', '.join(SAMPLERS)}")
 
 
 def make_pruner(name: str, max_epochs: int):
@@ -26,7 +38,7 @@ def make_pruner(name: str, max_epochs: int):
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise ValueError(f"pruner {name!r} is unknown; expected median, hyperband or none")
+    raise ValueError(f"pruner {name!r} is unknown; expected one of {', '.join(PRUNERS)}")
 
 
 def max_epochs(space: SearchSpace) -> int:
