@@ -94,3 +94,19 @@ def redis_url():
     yield f"{REDIS}?prefix={prefix}"
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
+
+
+# Longest first: pytest-xdist hands whole modules (--dist loadscope) to its workers in collection order, so the
+# modules that train go out first and the quick ones (space checks, the import graph) fill the gaps at the end,
+# instead of one worker finishing a long module alone while the other waits.
+HEAVIEST_FIRST = ("training", "search", "results", "data", "test_api.py", "space", "test_architecture.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).parent
+
+    def weight(item) -> int:
+        top = item.path.relative_to(tests).parts[0]
+        return HEAVIEST_FIRST.index(top) if top in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
+
+    items.sort(key=weight)  # stable: each module keeps its own order
