@@ -378,3 +378,17 @@ def test_anytime_curve_is_the_best_so_far_at_each_finish_with_the_baseline(swept
     baseline = study.user_attrs["baseline"]["val_accuracy"]
     assert list(figure.data[0].y) == best
     assert any(abs(shape.y0 - baseline) < 1e-9 for shape in figure.layout.shapes if shape.y0 == shape.y1)
+
+
+def test_the_anytime_rule_scores_any_study_on_its_best_reported_epoch(sqlite_url):
+    """A hand-written loop returns its last epoch; the benchmark reads its best one, as sweep stores it."""
+    from sweep.results.anytime import best_reported, best_so_far
+
+    loop = optuna.create_study(study_name="loop", storage=sqlite_url, direction="maximize")
+    for curve in ([0.80, 0.86, 0.84], [0.83, 0.85, 0.85]):
+        trial = loop.ask()
+        for epoch, value in enumerate(curve, start=1):
+            trial.report(value, epoch)
+        loop.tell(trial, curve[-1])  # what the loop returns: its last epoch
+    assert [best for _, best, _ in best_so_far(loop)] == [0.84, 0.85]
+    assert [(best, number) for _, best, number in best_so_far(loop, score=best_reported)] == [(0.86, 0)]
