@@ -116,7 +116,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     baseline = record_baseline(study, split, settings.data)
     log.info("study %r: %s; baseline val_accuracy %.4f", study.study_name, split.describe(), baseline["val_accuracy"])
     if settings.worker == 0:  # one worker queues them, once
-        enqueue_starts(study, space, settings.warm_start)
+        enqueue_starts(study, space, settings.warm_start, most=settings.trials)
     requeued = requeue_interrupted(study)
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)

@@ -85,9 +85,10 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     return figures
 
 
-def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = ()) -> list[int]:
+def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
     """On a study without trials, queue the configs to try first: the space's ``starts:``, then ``earlier``
-    (an earlier study's best configs; those the space could not draw are skipped). Returns what was queued."""
+    (an earlier study's best configs; those the space could not draw are skipped), ``most`` of them at most
+    (the trial count: queued trials always run). Returns what was queued."""
     if study.get_trials(deepcopy=False):
         return []
     names = {param.name for param in space.params.values()}
@@ -99,6 +100,8 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = ()) ->
             except SpaceError as error:
                 log.info("%s %d skipped: %s", origin, index, error)
                 continue
+            if most is not None and len(queued) >= most:
+                break
             study.enqueue_trial(values, user_attrs={origin: index}, skip_if_exists=True)
             queued.append((origin, index))
     if queued:

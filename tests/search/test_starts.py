@@ -85,3 +85,11 @@ def test_warm_start_from_an_unknown_study_is_one_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     result = sweep_cli("run", "--storage", url, "--warm-start", "nope", cwd=tmp_path, check=False)
     assert result.returncode == 2 and "no study 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_trial_count_below_the_starts_runs_exactly_that_many(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    space = tiny_with_starts(tmp_path, [START, {**START, "activation": "relu"}])
+    sweep_cli("run", "--space", space, "--trials", "1", "--max-train", str(SMALL), "--storage", url, cwd=tmp_path)
+    (trial,) = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    assert trial.user_attrs["start"] == 0 and trial.state == optuna.trial.TrialState.COMPLETE
