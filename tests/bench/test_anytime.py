@@ -53,16 +53,18 @@ TABLE = os.environ.get("SWEEP_BENCH_TABLE", "anytime")  # a lever study writes b
 
 def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
     """The contender's best-so-far points (seconds since its command started, best, trial)."""
+    from sweep.results import open_storage
     from sweep.results.anytime import best_reported, best_so_far
 
     command, study_name, env = CONTENDERS[name]
-    url = f"sqlite:///{folder / 'study.db'}"
+    # SQLite serialises writers, so sweep refuses it for several workers; they share a journal file
+    url = f"journal:///{folder / 'study.log'}" if "--workers" in command else f"sqlite:///{folder / 'study.db'}"
     filled = [part.format(url=url, budget=f"{BUDGETS[-1]:g}", seed=seed) for part in command]
     started = datetime.datetime.now()
     environment = {**os.environ, **env}
     result = subprocess.run([sys.executable, *filled], cwd=folder, capture_output=True, text=True, env=environment)
     assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
-    study = optuna.load_study(study_name=study_name, storage=url)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(url))
     return best_so_far(study, started=started, budget_s=BUDGETS[-1], score=best_reported)
 
 
