@@ -35,6 +35,7 @@ def test_backends(tmp_path, monkeypatch):
                     {"round": round_index, "fuse": fuse, "backend": backend, "span_s": result["_span"],
                      "wall_s": result["_wall"], "mean val_acc": sum(accuracies) / len(accuracies)}
                 )  # fmt: skip
+    monkeypatch.undo()  # the table's machine line names the environment's backend, not the last one set here
     runs = pd.DataFrame(rows)
     table = runs.groupby(["fuse", "backend"], sort=False)[["span_s", "wall_s", "mean val_acc"]].mean().reset_index()
     tensorflow = table[table["backend"] == "tensorflow"].set_index("fuse")["span_s"]
