@@ -230,8 +230,9 @@ def load(study: str | None = None, storage: str | None = None) -> Study:
     from sweep.results import DEFAULT_STORAGE, open_sqlite_study, sqlite_path, sqlite_study_names
 
     url = storage or DEFAULT_STORAGE
-    if sqlite_path(url) and not sqlite_path(url).is_file():  # reading never creates an empty database
-        raise UnknownStudy(f"no study {study or 'notes'!r}: {sqlite_path(url)} does not exist; `sweep run` makes it")
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():  # reading never creates an empty database
+        raise UnknownStudy(f"no study {study or 'notes'!r}: {path} does not exist; `sweep run` makes it")
     names = sqlite_study_names(url)
     if names is None:
         return Study(optuna_study(study, storage), storage)
