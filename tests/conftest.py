@@ -13,6 +13,15 @@ from pathlib import Path
 import pytest
 from helpers import POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
 
+from sweep.search.workers import worker_environment
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each xdist worker, and every `sweep` it starts, takes its share of the cores, as `sweep run --workers`
+    # gives its own workers: two workers on 2 cores with TensorFlow's default pools each spin threads for both
+    # cores and slow each other down.
+    index = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    os.environ.update(worker_environment(index, int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), gpus=[]))
+
 
 @pytest.fixture(scope="session")
 def shared_folder(tmp_path_factory) -> Path:
