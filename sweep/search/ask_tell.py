@@ -22,7 +22,7 @@ from typing import Any
 
 from sweep.results import StorageError
 from sweep.search.settings import INTERRUPTED, NOT_RUN
-from sweep.search.study import OptunaSuggester, best_epoch, resident_mb
+from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
 from sweep.training import Branch, signals, train_group
 
@@ -107,6 +107,8 @@ class TrialHooks:
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
         self.beyond = beyond
         self.running: dict[int, Branch] = {}
+        self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
+        self.firsts_over = False
         self.group_name: str | None = None
         self.told = 0
 
@@ -115,7 +117,7 @@ class TrialHooks:
 
         signals.check()
         branches = []
-        for _ in range(free):
+        for _ in range(self._room(free)):
             if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
                 break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
@@ -126,6 +128,8 @@ class TrialHooks:
                 self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
                 break
             self.heartbeats.add(trial._trial_id)  # noqa: SLF001
+            if trial.user_attrs.keys() & FIRST_TRIES:
+                self.firsts.add(trial.number)
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
             self.group_name = self.group_name or f"group-{trial.number}"
@@ -135,6 +139,23 @@ class TrialHooks:
             self.running[trial.number] = branch
             branches.append(branch)
         return branches
+
+    def _room(self, free: int) -> int:
+        """The configs tried first train in a group of their own, so the best-known models finish as soon as
+        they would alone; the sampler's trials fill the group once they are done (the anytime benchmark's
+        "starts first" lever)."""
+        from optuna.trial import TrialState
+
+        if self.firsts_over:
+            return free
+        waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        queued = sum(1 for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES)
+        if queued:
+            return min(free, queued)
+        if self.firsts & self.running.keys():
+            return 0
+        self.firsts_over = True
+        return free
 
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle

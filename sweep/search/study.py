@@ -85,6 +85,9 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     return figures
 
 
+FIRST_TRIES = ("start", "warm_start")  # the user attribute naming where a config tried first came from
+
+
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
     """On a study without trials, queue the configs to try first: the space's ``starts:``, then ``earlier``
     (an earlier study's best configs; those the space could not draw are skipped), ``most`` of them at most
@@ -93,7 +96,7 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
         return []
     names = {param.name for param in space.params.values()}
     queued = []  # (origin, index)
-    for origin, configs in (("start", space.starts), ("warm_start", earlier)):
+    for origin, configs in zip(FIRST_TRIES, (space.starts, earlier), strict=True):
         for index, config in enumerate(configs):
             try:
                 values = space.start_values({name: value for name, value in config.items() if name in names})

@@ -63,6 +63,8 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
     assert {name: config[name] for name in START} == START  # what the start left out was drawn
     assert 1e-3 <= config["learning_rate"] <= 1e-2 and config["batch_size"] in (128, 256)
     assert len(drawn) == 2 and not any("start" in trial.user_attrs for trial in drawn)
+    if fuse > 1:  # the start trains in a group of its own; the sampler's trials join when it is done
+        assert all(trial.user_attrs["data_order"]["first_epoch"] == START["epochs"] for trial in drawn)
 
 
 def test_warm_start_tries_an_earlier_studys_best_configs_first(tmp_path):
