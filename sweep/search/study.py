@@ -95,7 +95,7 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
     if study.get_trials(deepcopy=False):
         return []
     names = {param.name for param in space.params.values()}
-    queued = []  # (origin, index)
+    by_values = {}  # the values queued -> (origin, index)
     for origin, configs in zip(FIRST_TRIES, (space.starts, earlier), strict=True):
         for index, config in enumerate(configs):
             try:
@@ -103,10 +103,15 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
             except SpaceError as error:
                 log.info("%s %d skipped: %s", origin, index, error)
                 continue
-            if most is not None and len(queued) >= most:
+            key = tuple(sorted(values.items()))
+            if key in by_values:  # an earlier study's best is often one of the space's own starts
+                log.info("%s %d skipped: the same config as %s %d", origin, index, *by_values[key])
+                continue
+            if most is not None and len(by_values) >= most:
                 break
-            study.enqueue_trial(values, user_attrs={origin: index}, skip_if_exists=True)
-            queued.append((origin, index))
+            study.enqueue_trial(values, user_attrs={origin: index})
+            by_values[key] = (origin, index)
+    queued = list(by_values.values())
     if queued:
         log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index in queued))
     return queued

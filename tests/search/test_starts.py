@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from helpers import SMALL, SPACES, sweep_cli
 
 from sweep.cli import main
+from sweep.search.study import enqueue_starts
 from sweep.space import load_space
 
 START = {"hidden_layers": 2, "units": [64, 16], "activation": "tanh", "optimizer": "adam", "epochs": 1}
@@ -95,3 +96,14 @@ def test_a_trial_count_below_the_starts_runs_exactly_that_many(tmp_path):
     sweep_cli("run", "--space", space, "--trials", "1", "--max-train", str(SMALL), "--storage", url, cwd=tmp_path)
     (trial,) = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert trial.user_attrs["start"] == 0 and trial.state == optuna.trial.TrialState.COMPLETE
+
+
+def test_an_earlier_best_that_is_one_of_the_starts_is_queued_once(caplog):
+    space = load_space("notes")
+    study = optuna.create_study(direction="maximize")
+    relu, drawn = space.starts[1], {**space.starts[1], "epochs": 12}
+    with caplog.at_level("INFO"):
+        queued = enqueue_starts(study, space, earlier=(relu, drawn))
+    assert queued == [("start", 0), ("start", 1), ("warm_start", 1)]
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 3
+    assert "warm_start 0 skipped: the same config as start 1" in caplog.text
