@@ -13,6 +13,11 @@ The branches of one program share a batch size (``group.py`` buckets them): each
 takes exactly the steps it would take alone. (Gradient accumulation over a common micro-batch
 was measured too and lost: a batch-256 branch then paid for eight batch-32 steps; see
 ``results/reference/fused.md``.)
+
+With ``wide_first_layer``, the first Dense layer of every branch that reads the flattened input is
+computed as one matmul, ``x @ [W_1 | ... | W_K]``, split back into the branches (HFTA's fused
+operators, arXiv 2102.02344): all branches read the same batch. The weights stay each branch's
+own variables, so its optimizer, its export and its solo retraining are unchanged.
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ def fuse(
     input_shape: tuple[int, ...],
     steps_per_execution: int = 1,
     jit_compile: Any = "auto",
+    wide_first_layer: bool = False,
 ):
     """One compiled model whose output ``[:, k]`` is branch ``k``'s class probabilities."""
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    stacked = _stack_layer()([model(inputs) for model in models])
+    outputs = _wide_outputs(models, inputs) if wide_first_layer else [model(inputs) for model in models]
+    stacked = _stack_layer()(outputs)
     fused = keras.Model(inputs, stacked, name=f"fused_{len(models)}")
     fused.compile(
         optimizer=_branch_optimizers(optimizers, models),
@@ -56,6 +63,69 @@ def fuse(
         jit_compile=jit_compile,
     )
     return fused
+
+
+def _wide_outputs(models: list, inputs) -> list:
+    """Each branch's output, with the first Dense layer of the flat-input branches as one matmul."""
+    import keras
+
+    heads = [_flat_input_dense(model, inputs.shape[1:]) for model in models]
+    if sum(head is not None for head in heads) < 2:
+        return [model(inputs) for model in models]
+    firsts = iter(_wide_dense_layer([dense for dense, _ in filter(None, heads)])(keras.layers.Flatten()(inputs)))
+    outputs = []
+    for model, head in zip(models, heads, strict=True):
+        if head is None:  # a convolution or a layout of the user's own: called whole
+            outputs.append(model(inputs))
+            continue
+        hidden = next(firsts)
+        for layer in head[1]:
+            hidden = layer(hidden)
+        outputs.append(hidden)
+    return outputs
+
+
+def _flat_input_dense(model, input_shape: tuple) -> tuple[Any, list] | None:
+    """(its first Dense layer, the layers after it) for a Sequential model that starts Flatten -> Dense
+    (or Dense on flat rows); None for any other model, which the wide matmul leaves alone."""
+    import keras
+
+    if not isinstance(model, keras.Sequential):
+        return None
+    layers = list(model.layers)
+    flatten = bool(layers) and type(layers[0]) is keras.layers.Flatten
+    lead = layers[1:] if flatten else layers
+    if not lead or type(lead[0]) is not keras.layers.Dense or (not flatten and len(input_shape) != 1):
+        return None
+    if getattr(lead[0], "lora_enabled", False) or lead[0].quantization_mode is not None:
+        return None
+    return lead[0], lead[1:]
+
+
+def _wide_dense_layer(denses: list):
+    import keras
+
+    class WideDense(keras.layers.Layer):
+        """The given Dense layers on one input as one matmul; it owns no weights, it reads theirs."""
+
+        def __init__(self, layers, **kwargs):
+            super().__init__(**kwargs)
+            self.denses = layers
+            self.edges = [sum(layer.units for layer in layers[: i + 1]) for i in range(len(layers) - 1)]
+
+        def call(self, flat):
+            kernel = keras.ops.concatenate([layer.kernel for layer in self.denses], axis=1)
+            parts = keras.ops.split(keras.ops.matmul(flat, kernel), self.edges, axis=1)
+            return [_finish(layer, part) for layer, part in zip(self.denses, parts, strict=True)]
+
+    return WideDense(denses, name="wide_first_layer")
+
+
+def _finish(dense, product):
+    """What ``Dense.call`` does after its matmul: the bias, then the activation."""
+    if dense.bias is not None:
+        product = product + dense.bias
+    return dense.activation(product) if dense.activation is not None else product
 
 
 def _stack_layer():

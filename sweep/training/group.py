@@ -168,6 +168,7 @@ def _fuse(members: list[Branch], split: Split, speed: Speed):
         split.x_train.shape[1:],
         steps_per_execution=speed.steps_per_execution,
         jit_compile=speed.jit_compile,
+        wide_first_layer=speed.wide_first_layer,
     )
 
 

@@ -31,6 +31,7 @@ class Speed:
     steps_per_execution: int = STEPS_PER_EXECUTION  # batches per call into the backend
     jit_compile: bool | str = "auto"  # XLA where the backend and layers allow it
     validation_batch: int = VALIDATION_BATCH
+    wide_first_layer: bool = False  # fused groups: every branch's first Dense layer as one matmul (fused.py)
 
 
 DEFAULT_SPEED = Speed()

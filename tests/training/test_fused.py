@@ -21,6 +21,7 @@ from helpers import SPACES, assert_exactly, study_trials, sweep_cli, wait_for_a_
 from optuna.trial import TrialState
 
 from sweep.data import load_split
+from sweep.training.fused import build_branch, fuse
 from sweep.training.group import Branch, train_group
 from sweep.training.solo import DataOrder, train
 
@@ -87,6 +88,25 @@ def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(group_
     for index, config in enumerate(MIXED):
         solo = train(config, group_split, seed=100 + index, order=DataOrder(7, hooks.branches[index].first_epoch))
         assert solo.curve == pytest.approx(hooks.curves[index], abs=RETRAIN_TOLERANCE)
+
+
+def test_one_wide_matmul_for_the_first_layers_trains_the_same_branches(group_split):
+    conv = {**DENSE, "layer_type": "conv", "hidden_layers": 1, "filters": [8], "kernel_size": [3], "units": [16],
+            "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 32}  # fmt: skip
+    configs = [{**config, "dropout": 0.2, "batch_size": 32} for config in MIXED[:2]] + [conv]
+    programs, branches = {}, {}
+    for wide in (False, True):
+        built = [build_branch(config, 100 + i, f"trial_{i}", group_split) for i, config in enumerate(configs)]
+        branches[wide] = [model for model, _ in built]
+        programs[wide] = fuse(branches[wide], [opt for _, opt in built], group_split.input_shape, wide_first_layer=wide)
+        programs[wide].fit(group_split.x_train, group_split.y_train, batch_size=32, shuffle=False, verbose=0)
+
+    assert "wide_first_layer" in [layer.name for layer in programs[True].layers]  # the two Dense branches share it
+    for plain, wide in zip(branches[False], branches[True], strict=True):  # each branch keeps and trains its own
+        for before, after in zip(plain.weights, wide.weights, strict=True):
+            assert after.numpy() == pytest.approx(before.numpy(), abs=1e-5)
+    x_val = group_split.x_val[:512]
+    assert programs[True].predict(x_val, verbose=0) == pytest.approx(programs[False].predict(x_val, verbose=0), abs=1e-5)
 
 
 def test_the_fused_trainer_runs_under_jax_and_matches_solo(tmp_path):
