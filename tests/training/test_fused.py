@@ -106,7 +106,9 @@ def test_one_wide_matmul_for_the_first_layers_trains_the_same_branches(group_spl
         for before, after in zip(plain.weights, wide.weights, strict=True):
             assert after.numpy() == pytest.approx(before.numpy(), abs=1e-5)
     x_val = group_split.x_val[:512]
-    assert programs[True].predict(x_val, verbose=0) == pytest.approx(programs[False].predict(x_val, verbose=0), abs=1e-5)
+    assert programs[True].predict(x_val, verbose=0) == pytest.approx(
+        programs[False].predict(x_val, verbose=0), abs=1e-5
+    )
 
 
 def test_the_fused_trainer_runs_under_jax_and_matches_solo(tmp_path):
