@@ -27,20 +27,23 @@ class Progress:
         return len(study.get_trials(deepcopy=False, states=_finished_states()))
 
     def line(self, study, trial) -> str:
-        return " | ".join([f"trial {trial.number} {trial.state.name.lower()}", self.status(study)])
+        return " | ".join([f"trial {trial.number} {_outcome(trial)}", self.status(study)])
 
     def status(self, study) -> str:
         """done/pruned/failed, best against the baseline, time used and left."""
         from optuna.trial import TrialState
 
         counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+        interrupted = 0
         for each in study.get_trials(deepcopy=False, states=tuple(counts)):
             counts[each.state] += 1
+            interrupted += bool(each.user_attrs.get("interrupted"))
         done = counts[TrialState.COMPLETE]
         target = f"/{self.target}" if self.target else ""
+        stopped = f", interrupted {interrupted}" if interrupted else ""
         parts = [
             f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
-            f"failed {counts[TrialState.FAIL]})",
+            f"failed {counts[TrialState.FAIL] - interrupted}{stopped})",
         ]
         if done:
             parts.append(self._best(study))
@@ -56,6 +59,13 @@ class Progress:
         baseline = study.user_attrs.get("baseline", {}).get("val_accuracy")
         margin = f" ({100 * (best - baseline):+.2f} pp vs baseline)" if baseline is not None else ""
         return f"best val_accuracy {best:.4f}{margin}"
+
+
+def _outcome(trial) -> str:
+    """complete, pruned, failed with its reason, or interrupted (a clean stop, retried on resume)."""
+    reason = trial.user_attrs.get("fail_reason")
+    state = "interrupted" if trial.user_attrs.get("interrupted") else trial.state.name.lower()
+    return f"{state} ({reason})" if reason else state
 
 
 def _finished_states():
