@@ -181,22 +181,27 @@ def compare(
     data: DataArgument = None,
     max_train: int | None = None,
     console: bool = False,
+    model: Any = None,
 ):
     """Optuna against KerasTuner on the same budget and data, as ``sweep compare``; one row per engine.
 
-    The log (every engine's lines) goes to results/compare.log; ``console`` also shows sweep's own on stderr.
+    ``model``: a builder of your own, as in ``run``; both engines then build it. The log (every engine's
+    lines) goes to results/compare.log; ``console`` also shows sweep's own on stderr.
     """
     from sweep.results import parse_duration
     from sweep.search import COMPARED, compare_engines, setup_logging
     from sweep.space import load_space
-    from sweep.training import load_keras_quietly
+    from sweep.training import Builder, load_keras_quietly
 
-    load_space(space)  # a broken space is refused before TensorFlow loads
+    builder = Builder.of(model)
+    loaded = load_space(space, builder.reference)  # a broken space is refused before TensorFlow loads
+    _check_builder(Builder.of(builder.reference or loaded.model), workers=1)
     setup_logging(RESULTS / "compare.log", console=console)
     load_keras_quietly()
     return compare_engines(
-        space, parse_duration(budget), engines or COMPARED, storage, max_train, data_source(data), seed, fuse=fuse
-    )
+        loaded, parse_duration(budget), engines or COMPARED, storage, max_train, data_source(data), seed, fuse=fuse,
+        model=builder.reference,
+    )  # fmt: skip
 
 
 def data_source(data: DataArgument) -> str | None:

@@ -23,6 +23,14 @@ from sweep.cli.app import (
 STARTED_ENV = "SWEEP_RUN_STARTED"  # wall-clock start of a run, handed to the process that continues it
 
 
+model_option = click.option(
+    "--model",
+    default=None,
+    help="A model builder of your own, module:function: build(config, input_shape, classes) -> keras.Model "
+    "ending in class probabilities [default: the space file's model:, else sweep's Dense/Conv models].",
+)
+
+
 def _engine_list(ctx, param, value: str) -> list[str]:
     """``--engines a,b``, each checked before anything heavy loads."""
     names = [name.strip() for name in value.split(",") if name.strip()]
@@ -74,12 +82,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     default="auto",
     help="Trials trained together as one Keras program: a number, or auto (8 on CPU, 64 on a GPU); 1: one at a time.",
 )
-@click.option(
-    "--model",
-    default=None,
-    help="A model builder of your own, module:function: build(config, input_shape, classes) -> keras.Model "
-    "ending in class probabilities [default: the space file's model:, else sweep's Dense/Conv models].",
-)
+@model_option
 @click.option(
     "--warm-start",
     metavar="STUDY",
@@ -189,9 +192,10 @@ def baseline(data_dir, max_train):
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed, the same for every engine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
 @click.option("--fuse", type=FuseSize(), default="auto", help="Optuna's group size, as in `sweep run --fuse`.")
+@model_option
 @with_data_options
 @user_errors
-def compare(space, budget, engines, storage, seed, fmt, fuse, data_dir, max_train):
+def compare(space, budget, engines, storage, seed, fmt, fuse, model, data_dir, max_train):
     """Optuna against KerasTuner: the same budget and data for each engine; print the comparison.
 
     Each engine runs in a study of its own, SPACE-compare-ENGINE, replaced on every run. The table gives
@@ -200,7 +204,7 @@ def compare(space, budget, engines, storage, seed, fmt, fuse, data_dir, max_trai
     api.signals.install()
     try:
         table = api.compare(space, budget, engines, storage=storage, seed=seed, fuse=fuse, data=data_dir,
-                            max_train=max_train, console=True)  # fmt: skip
+                            max_train=max_train, console=True, model=model)  # fmt: skip
     except KeyboardInterrupt as stop:
         click.echo("sweep: compare stopped by a signal; each engine's study keeps the trials it finished.", err=True)
         sys.exit(getattr(stop, "exit_code", 130))

@@ -37,11 +37,13 @@ def compare_engines(
     seed: int = 42,
     directory: Path = PROJECTS,
     fuse: int | str = "auto",
+    model: str | None = None,
 ) -> pd.DataFrame:
     """One row per engine: best val_accuracy, trials, seconds until a trial first beat the baseline.
 
     Each engine runs in a fresh study ``SPACE-compare-ENGINE`` (a previous one of that name is replaced)
     and, for KerasTuner, a fresh project under ``directory``. ``wall_s`` includes the last trial.
+    ``model``: a builder of the user's own (module:function) that both engines train.
     """
     from sweep.results import open_storage
     from sweep.search.progress import Progress
@@ -50,7 +52,7 @@ def compare_engines(
     parsed = [parse_engine(engine) for engine in engines]  # refuse a typo before any training
     # Sweep's own models (or the builder the space file names); no starts: KerasTuner cannot take them, so for
     # equal terms both engines begin with their own draws.
-    space = dataclasses.replace(load_space(space), starts=())
+    space = dataclasses.replace(load_space(space, model), starts=())
     name = space.name
     data = DataSource.of(data)
     baseline = compute_baseline(data.split(max_train), data)["val_accuracy"]
@@ -68,6 +70,7 @@ def compare_engines(
             data=data,
             recycle_after=None,  # engines share this process one after the other
             fuse=resolve_fuse(fuse) if tuner is None else 1,  # Optuna's engine with sweep run's default
+            model=model,
         )
         with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=settings.study, storage=open_storage(storage))

@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import sys
 
+import optuna
 import pytest
+import yaml
 from helpers import SMALL, SPACES, TESTS, sweep_cli
 
 BUILDERS = TESTS / "builders"
@@ -68,6 +70,20 @@ def test_best_train_and_export_rebuild_the_own_model(own_sweep):
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert float(run.stdout.split("val_accuracy ")[-1]) == pytest.approx(record["val_accuracy"], abs=0.01)
+
+
+def test_compare_trains_the_own_model_under_both_engines(tmp_path):
+    shutil.copy(BUILDERS / "residual_mlp.py", tmp_path)
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(RESIDUAL_SPACE))  # names no model: --model does
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--model", "residual_mlp:build", "--space", "space.yaml", "--budget", "5s"]
+    args += ["--engines", "optuna,keras-tuner:random", "--max-train", str(SMALL), "--storage", storage]
+    sweep_cli("compare", *args, "--format", "csv", cwd=tmp_path)
+    for engine in ("optuna", "keras-tuner-random"):
+        study = optuna.load_study(study_name=f"residual-dict-compare-{engine}", storage=storage)
+        trained = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        assert study.user_attrs["model"] == "residual_mlp:build" and trained, engine
+        assert all({"blocks", "width"} <= set(t.user_attrs["config"]) for t in trained), engine
 
 
 def test_a_dict_space_and_a_function_in_python(tmp_path, monkeypatch):
