@@ -60,6 +60,7 @@ def run(
     study: str | None = None,
     sampler: str = "tpe",
     pruner: str = "median",
+    prune_hopeless: bool = False,
     seed: int = 42,
     max_train: int | None = None,
     max_failures: int = 5,
@@ -81,9 +82,10 @@ def run(
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
-    ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
-    this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
-    ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
+    ``prune_hopeless``: as ``sweep run --prune-hopeless``. ``engine``/``tuner``: Optuna, or KerasTuner's
+    hyperband, random or bayesian. ``workers``: processes on this machine sharing the storage.
+    ``recycle_after``: trials before a fresh process continues (raises ``Recycle``; the CLI's default is 50,
+    a notebook's kernel cannot hand over). ``console``: sweep's log
     lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
     ``space``: a name from search_spaces/, a YAML path, a dict of the file's shape, or a SearchSpace.
     ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
@@ -106,6 +108,7 @@ def run(
         timeout=parse_duration(timeout) if timeout is not None else None,
         sampler=sampler,
         pruner=pruner,
+        prune_hopeless=prune_hopeless,
         seed=seed,
         max_train=max_train,
         data=data_source(data),

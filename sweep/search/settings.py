@@ -44,6 +44,7 @@ class SweepSettings:
     timeout: float | None = None  # seconds for this invocation
     sampler: str = "tpe"
     pruner: str = "median"
+    prune_hopeless: bool = False  # also prune trials far below the baseline after 2 epochs (policy.py)
     seed: int = 42
     max_train: int | None = None
     data: DataSource | str | None = None  # a path is made a DataSource once, here

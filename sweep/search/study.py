@@ -55,7 +55,7 @@ def open_study(settings: SweepSettings, space: SearchSpace | None = None):
         direction="maximize",
         load_if_exists=True,
         sampler=policy.make_sampler(settings.sampler, seed, parallel=settings.fuse > 1),
-        pruner=policy.make_pruner(settings.pruner, policy.max_epochs(space)),
+        pruner=policy.make_pruner(settings.pruner, policy.max_epochs(space), settings.prune_hopeless),
     )
     study.set_user_attr("space", space.name)
     builder = settings.builder(space)

@@ -1,0 +1,47 @@
+"""Pruning: the median rule as Optuna has it, and hopeless trials pruned against the baseline before it wakes."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from helpers import SMALL, SPACES, sweep_cli
+from optuna.trial import TrialState
+
+from sweep.search.policy import HOPELESS_AFTER, HOPELESS_MARGIN, make_pruner
+
+BASELINE = 0.83
+
+
+def reported(pruner, curve: list[float]) -> tuple[bool, int]:
+    """Report ``curve`` epoch by epoch to a fresh study that knows the baseline; (pruned?, epochs reported)."""
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study.set_user_attr("baseline", {"val_accuracy": BASELINE})
+    trial = study.ask()
+    for epoch, value in enumerate(curve, start=1):
+        trial.report(value, epoch)
+        if trial.should_prune():
+            return True, epoch
+    return False, len(curve)
+
+
+@pytest.mark.parametrize(
+    ("curve", "verdict"),
+    [
+        ([0.30, 0.35, 0.40], (True, HOPELESS_AFTER)),  # learns nothing: pruned after its second epoch
+        ([0.10, BASELINE - HOPELESS_MARGIN + 0.01, 0.80], (False, 3)),  # within the margin by epoch 2: kept
+        ([0.30], (False, 1)),  # one epoch is too soon to judge
+    ],
+)
+def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict):
+    assert reported(make_pruner("median", 10, prune_hopeless=True), curve) == verdict
+    assert reported(make_pruner("median", 10), curve) == (False, len(curve))  # the median rule alone sleeps
+
+
+@pytest.mark.parametrize(("flag", "state", "epochs"), [("--prune-hopeless", TrialState.PRUNED, 2),
+                                                        ("--no-prune-hopeless", TrialState.COMPLETE, 4)])  # fmt: skip
+def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--space", str(SPACES / "hopeless.yaml"), "--trials", "1", "--max-train", str(SMALL), "--storage", storage]
+    sweep_cli("run", *args, flag, cwd=tmp_path)
+    [trial] = optuna.load_study(study_name="hopeless", storage=storage).get_trials()
+    assert trial.state == state and len(trial.intermediate_values) == epochs
