@@ -97,9 +97,11 @@ def _flat_input_dense(model, input_shape: tuple) -> tuple[Any, list] | None:
     lead = layers[1:] if flatten else layers
     if not lead or type(lead[0]) is not keras.layers.Dense or (not flatten and len(input_shape) != 1):
         return None
-    if getattr(lead[0], "lora_enabled", False) or lead[0].quantization_mode is not None:
+    dense = lead[0]
+    plain = dense.compute_dtype == "float32" and dense.activity_regularizer is None and dense.quantization_mode is None
+    if not plain or getattr(dense, "lora_enabled", False):  # what Dense.__call__ would add, the wide matmul cannot
         return None
-    return lead[0], lead[1:]
+    return dense, lead[1:]
 
 
 def _wide_dense_layer(denses: list):
