@@ -120,25 +120,10 @@ def run(
         warm_start=load(warm_start, storage).best_configs() if warm_start else (),
     )
     settings.data.identity()  # a bad data file is refused here, before Optuna and TensorFlow load
-    _check_builder(settings.builder(loaded), workers)
+    settings.builder(loaded).check_before_training(workers)
     log_file = RESULTS / f"{settings.study_name(loaded)}.log"
     optuna_study = launch(settings, engine, tuner, workers, progress=progress, console=console, log_file=log_file)
     return Study(optuna_study, storage)
-
-
-def _check_builder(builder, workers: int) -> None:
-    """A module that is nowhere is refused before TensorFlow loads, a missing function before a study exists;
-    a builder handed over as a function lives in this process only, so worker processes cannot have it."""
-    builder.check()
-    if builder.own:
-        builder.function()
-    if workers > 1 and builder.own and builder.reference.startswith("__main__:"):
-        from sweep.training import BuilderError
-
-        raise BuilderError(
-            f"model {builder.reference} lives in this session only; worker processes import their builder: "
-            "move it into a module and pass 'module:function'"
-        )
 
 
 def _log_to(log_file: Path) -> None:
@@ -198,7 +183,7 @@ def compare(
 
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before TensorFlow loads
-    _check_builder(Builder.of(builder.reference or loaded.model), workers=1)
+    Builder.of(builder.reference or loaded.model).check_before_training(workers=1)
     setup_logging(RESULTS / "compare.log", console=console)
     load_keras_quietly()
     return compare_engines(

@@ -75,6 +75,18 @@ class Builder:
                 "check the name, or run from the folder that holds it"
             )
 
+    def check_before_training(self, workers: int) -> None:
+        """A module that is nowhere is refused before TensorFlow loads, a missing function before a study exists;
+        a builder handed over as a function lives in this process only, so worker processes cannot have it."""
+        self.check()
+        if self.own:
+            self.function()
+        if workers > 1 and self.own and self.reference.startswith("__main__:"):
+            raise BuilderError(
+                f"model {self.reference} lives in this session only; worker processes import their builder: "
+                "move it into a module and pass 'module:function'"
+            )
+
     def function(self) -> Callable:
         """The builder itself, imported on first use."""
         if self.reference in _HANDED_OVER:
