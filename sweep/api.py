@@ -177,13 +177,16 @@ def compare(
     lines) goes to results/compare.log; ``console`` also shows sweep's own on stderr.
     """
     from sweep.results import parse_duration
-    from sweep.search import COMPARED, compare_engines, setup_logging
     from sweep.space import load_space
     from sweep.training import Builder, load_keras_quietly
 
     builder = Builder.of(model)
-    loaded = load_space(space, builder.reference)  # a broken space is refused before TensorFlow loads
-    Builder.of(builder.reference or loaded.model).check_before_training(workers=1)
+    loaded = load_space(space, builder.reference)  # a broken space is refused before TensorFlow loads,
+    chosen = Builder.of(builder.reference or loaded.model)
+    chosen.check()  # and a missing module: sweep.search brings TensorFlow in (KerasTuner)
+    from sweep.search import COMPARED, compare_engines, setup_logging
+
+    chosen.check_before_training(workers=1)
     setup_logging(RESULTS / "compare.log", console=console)
     load_keras_quietly()
     return compare_engines(

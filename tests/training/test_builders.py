@@ -128,10 +128,11 @@ def test_a_builder_that_cannot_be_found_is_one_line_before_any_study(tmp_path, m
     assert not (tmp_path / "s.db").exists()
 
 
-def test_a_missing_module_is_refused_before_tensorflow_loads(tmp_path):
+@pytest.mark.parametrize("verb", ["run", "compare"])
+def test_a_missing_module_is_refused_before_tensorflow_loads(tmp_path, verb):
     probe = (
         "import sys\nfrom sweep.cli import main\n"
-        f"sys.argv = ['sweep', 'run', '--model', 'nowhere:build', '--space', {str(SPACES / 'residual.yaml')!r}]\n"
+        f"sys.argv = ['sweep', {verb!r}, '--model', 'nowhere:build', '--space', {str(SPACES / 'residual.yaml')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 2, exit.code\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
