@@ -12,7 +12,8 @@ another speed.
 
 Settings: SWEEP_BENCH_BUDGETS (seconds, comma-separated; the run lasts the largest; default 300),
 SWEEP_BENCH_SEEDS (default 3), SWEEP_BENCH_CONTENDERS (comma-separated names below; default the first four,
-the peers), SWEEP_BENCH_TABLE (default anytime). Writes results/reference/TABLE.md, TABLE.png, TABLE-runs.csv.
+the peers), SWEEP_BENCH_TABLE (default anytime). Writes results/reference/TABLE.md, TABLE.png, TABLE-runs.csv and
+TABLE-curves.csv (every improvement: seconds, best, trial).
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def summarise(points: dict[tuple[str, int], list[tuple]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def curves_of(points: dict[tuple[str, int], list[tuple]]) -> pd.DataFrame:
+    """Every improvement of every run, so a later session can redraw or extend the plot."""
+    rows = [
+        {"contender": name, "seed": seed, "seconds": seconds, "best": best, "trial": trial}
+        for (name, seed), curve in points.items()
+        for seconds, best, trial in curve
+    ]
+    return pd.DataFrame(rows, columns=["contender", "seed", "seconds", "best", "trial"])
+
+
 def table_of(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd of the best per budget, and the median seconds to each target ('not reached' if never)."""
     lines = []
@@ -148,6 +159,7 @@ def test_anytime(tmp_path, monkeypatch):
     runs = summarise(points)
     REFERENCE.mkdir(parents=True, exist_ok=True)
     runs.to_csv(REFERENCE / f"{TABLE}-runs.csv", index=False)
+    curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)
     plot(points, baseline, REFERENCE / f"{TABLE}.png")
     budgets = ", ".join(f"{b / 60:g} min = {b / reference_s:.0f} reference-model trainings" for b in BUDGETS)
     write_table(
