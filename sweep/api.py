@@ -43,6 +43,7 @@ __getattr__, _ = exports(
         "SweepStopped": "sweep.search",
         "SAMPLERS": "sweep.search",
         "PRUNERS": "sweep.search",
+        "OptionConflict": "sweep.search",
         "signals": "sweep.training",
         "BuilderError": "sweep.training",
     },
@@ -94,10 +95,11 @@ def run(
     space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
-    from sweep.search import SweepSettings, launch
+    from sweep.search import SweepSettings, check_options, launch
     from sweep.space import load_space
     from sweep.training import Builder, resolve_fuse
 
+    check_options(engine, pruner, prune_hopeless, warm_start)
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
