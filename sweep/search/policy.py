@@ -16,19 +16,13 @@ class OptionConflict(ValueError):
     """An option that the chosen engine or pruner would ignore without a word."""
 
 
-def check_options(engine: str, pruner: str, prune_hopeless: bool, warm_start: str | None) -> None:
-    """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
-    only, and KerasTuner's oracles take no configs to try first."""
+def check_options(engine: str, pruner: str, prune_hopeless: bool) -> None:
+    """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner only."""
     if prune_hopeless and (engine != "optuna" or pruner != "median"):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
             f"--prune-hopeless works with Optuna's median pruner only, not with {used}: "
             "drop --prune-hopeless, or use --engine optuna --pruner median"
-        )
-    if warm_start and engine != "optuna":
-        raise OptionConflict(
-            f"--warm-start {warm_start} seeds an Optuna study; KerasTuner takes no configs to try first: "
-            "drop --warm-start, or use --engine optuna"
         )
 
 
