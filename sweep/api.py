@@ -43,6 +43,7 @@ __getattr__, _ = exports(
         "SweepStopped": "sweep.search",
         "SAMPLERS": "sweep.search",
         "PRUNERS": "sweep.search",
+        "OptionConflict": "sweep.search",
         "signals": "sweep.training",
         "BuilderError": "sweep.training",
     },
@@ -61,6 +62,7 @@ def run(
     sampler: str = "tpe",
     pruner: str = "median",
     prune_hopeless: bool = False,
+    leaders_first: bool = False,
     seed: int = 42,
     max_train: int | None = None,
     max_failures: int = 5,
@@ -82,10 +84,10 @@ def run(
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
-    ``prune_hopeless``: as ``sweep run --prune-hopeless``. ``engine``/``tuner``: Optuna, or KerasTuner's
-    hyperband, random or bayesian. ``workers``: processes on this machine sharing the storage.
-    ``recycle_after``: trials before a fresh process continues (raises ``Recycle``; the CLI's default is 50,
-    a notebook's kernel cannot hand over). ``console``: sweep's log
+    ``prune_hopeless``, ``leaders_first``: as ``sweep run --prune-hopeless``, ``--leaders-first``.
+    ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
+    this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
+    ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
     lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
     ``space``: a name from search_spaces/, a YAML path, a dict of the file's shape, or a SearchSpace.
     ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
@@ -94,10 +96,11 @@ def run(
     space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
-    from sweep.search import SweepSettings, launch
+    from sweep.search import SweepSettings, check_options, launch
     from sweep.space import load_space
     from sweep.training import Builder, resolve_fuse
 
+    check_options(engine, pruner, prune_hopeless, leaders_first)
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
@@ -109,6 +112,7 @@ def run(
         sampler=sampler,
         pruner=pruner,
         prune_hopeless=prune_hopeless,
+        leaders_first=leaders_first,
         seed=seed,
         max_train=max_train,
         data=data_source(data),

@@ -64,7 +64,7 @@ def user_errors(function):
             return function(*args, **kwargs)
         except api.QueryError as error:
             raise UserError(str(error.as_flag()), exit_code=BAD_INPUT) from None
-        except (api.SpaceError, api.UnknownStudy, api.DatasetError, api.BuilderError) as error:
+        except (api.SpaceError, api.UnknownStudy, api.DatasetError, api.BuilderError, api.OptionConflict) as error:
             raise UserError(str(error), exit_code=BAD_INPUT) from None
         except api.StorageError as error:
             raise UserError(str(error), exit_code=error.exit_code) from None

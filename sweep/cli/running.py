@@ -60,6 +60,11 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     default=False,
     help="With the median pruner, also prune a trial still 10 points below the SGDClassifier baseline after 2 epochs.",
 )
+@click.option(
+    "--leaders-first/--no-leaders-first",
+    default=False,
+    help="A fused group takes no new trials while a running one leads the best trial at equal epochs.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
@@ -105,6 +110,7 @@ def run(
     sampler,
     pruner,
     prune_hopeless,
+    leaders_first,
     seed,
     max_failures,
     top,
@@ -125,9 +131,9 @@ def run(
     try:
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
-            prune_hopeless=prune_hopeless, seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse,
-            engine=engine, tuner=tuner, workers=workers, recycle_after=recycle_after, console=True, model=model,
-            started=started, warm_start=warm_start,
+            prune_hopeless=prune_hopeless, leaders_first=leaders_first, seed=seed, max_train=max_train,
+            max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner, workers=workers,
+            recycle_after=recycle_after, console=True, model=model, started=started, warm_start=warm_start,
         )  # fmt: skip
     except api.Recycle as handover:
         _continue_in_a_fresh_process(handover, started)

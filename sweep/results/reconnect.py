@@ -14,6 +14,7 @@ each public call of a subclass; the journal's Redis backend gets the same for it
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import os
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = float(os.environ.get("SWEEP_RECONNECT_SECONDS", "120"))
 FIRST_PAUSE, LONGEST_PAUSE = 0.5, 5.0
+NEVER_BEAT_AFTER = 3  # grace periods after its start, a running trial without a heartbeat is presumed orphaned
 # Optuna's cache (_CachedStorage) and heartbeat helpers call these private methods of the RDB storage.
 PRIVATE_CALLS = ("_create_new_trial", "_set_trial_param", "_get_best_trial_id", "_get_trials", "_get_stale_trial_ids")
 
@@ -79,7 +81,38 @@ def retrying(call: Callable, where: Callable[[Any], str]) -> Callable:
 
 
 class ReconnectingRDBStorage(RDBStorage):
-    """``optuna.storages.RDBStorage`` whose every public call (and the heartbeat's stale query) retries."""
+    """``optuna.storages.RDBStorage`` whose every public call (and the heartbeat's stale query) retries.
+
+    Its stale trials also include those that never beat. Optuna fails a running trial whose last heartbeat
+    is older than the grace period, but skips one that has no heartbeat at all, and such a trial stays
+    RUNNING for ever: a worker killed between ``ask`` and its first heartbeat, or a trial row whose insert
+    committed just as the connection dropped, so that the retried call made a second one. A resumed
+    ``sweep run`` would wait for it without end. Every worker beats within milliseconds of ``ask``, so a
+    trial started ``NEVER_BEAT_AFTER`` grace periods ago with no heartbeat is failed and retried too.
+    """
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        return [*super()._get_stale_trial_ids(study_id), *self._never_beat(study_id)]
+
+    def _never_beat(self, study_id: int) -> list[int]:
+        from optuna.storages._rdb import models
+        from optuna.trial import TrialState
+
+        # datetime_start: the asking worker's clock, stored in UTC without a zone (Optuna 5)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        started_before = now - datetime.timedelta(seconds=NEVER_BEAT_AFTER * self._grace())
+        trial, heartbeat = models.TrialModel, models.TrialHeartbeatModel
+        with self.scoped_session() as session:
+            query = (
+                session.query(trial.trial_id)
+                .outerjoin(heartbeat, heartbeat.trial_id == trial.trial_id)
+                .filter(trial.study_id == study_id, trial.state == TrialState.RUNNING)
+                .filter(heartbeat.trial_heartbeat_id.is_(None), trial.__table__.c.datetime_start < started_before)
+            )
+            return [trial_id for (trial_id,) in query.all()]
+
+    def _grace(self) -> float:
+        return self.grace_period or 2 * (self.heartbeat_interval or 0)  # Optuna's own default when none is set
 
 
 class ReconnectingRedisBackend(JournalRedisBackend):

@@ -20,6 +20,8 @@ EXPORTS = {
     "launch": "session",
     "SAMPLERS": "policy",
     "PRUNERS": "policy",
+    "OptionConflict": "policy",
+    "check_options": "policy",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = exports(__name__, EXPORTS)

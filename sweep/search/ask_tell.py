@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep.results import StorageError
+from sweep.search.policy import leads
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
@@ -102,10 +103,11 @@ class TrialHooks:
         callbacks: list[Any] = (),
         shuffle_seed: int = 0,
         beyond: Callable[[int], bool] = lambda number: False,
+        leaders_first: bool = False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
-        self.beyond = beyond
+        self.beyond, self.leaders_first = beyond, leaders_first
         self.running: dict[int, Branch] = {}
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
@@ -141,13 +143,19 @@ class TrialHooks:
         return branches
 
     def _room(self, free: int) -> int:
+        beside_firsts = self._room_beside_firsts(free)
+        if beside_firsts is not None:
+            return beside_firsts
+        return 0 if self.leaders_first and self._a_leader_runs() else free
+
+    def _room_beside_firsts(self, free: int) -> int | None:
         """The configs tried first train in a group of their own, so the best-known models finish as soon as
         they would alone; the sampler's trials fill the group once they are done (the anytime benchmark's
-        "starts first" lever)."""
+        "starts first" lever). None once they are over."""
         from optuna.trial import TrialState
 
         if self.firsts_over:
-            return free
+            return None
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         queued = sum(1 for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES)
         if queued:
@@ -155,7 +163,15 @@ class TrialHooks:
         if self.firsts & self.running.keys():
             return 0
         self.firsts_over = True
-        return free
+        return None
+
+    def _a_leader_runs(self) -> bool:
+        """Whether a running trial leads the study's best at equal epochs (``policy.leads``)."""
+        try:
+            best = self.study.best_trial
+        except ValueError:  # no trial has completed yet
+            return False
+        return any(leads(branch.curve, best.intermediate_values) for branch in self.running.values())
 
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle
@@ -210,7 +226,9 @@ def run_group(
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond=beyond)
+        hooks = TrialHooks(
+            study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, settings.leaders_first
+        )
         started = time.perf_counter()
         try:
             stats = train_group(

@@ -45,6 +45,7 @@ class SweepSettings:
     sampler: str = "tpe"
     pruner: str = "median"
     prune_hopeless: bool = False  # also prune trials far below the baseline after 2 epochs (policy.py)
+    leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
     seed: int = 42
     max_train: int | None = None
     data: DataSource | str | None = None  # a path is made a DataSource once, here

@@ -89,11 +89,22 @@ FIRST_TRIES = ("start", "warm_start")  # the user attribute naming where a confi
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
-    """On a study without trials, queue the configs to try first: the space's ``starts:``, then ``earlier``
-    (an earlier study's best configs; those the space could not draw are skipped), ``most`` of them at most
-    (the trial count: queued trials always run). Returns what was queued."""
+    """On a study without trials, queue the configs to try first (``first_tries``). Returns what was queued."""
     if study.get_trials(deepcopy=False):
         return []
+    queued = first_tries(space, earlier, most)
+    for origin, index, values in queued:
+        study.enqueue_trial(values, user_attrs={origin: index})
+    if queued:
+        log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index, _ in queued))
+    return [(origin, index) for origin, index, _ in queued]
+
+
+def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list[tuple]:
+    """The configs to try first, as (origin, index, the values the engines draw): the space's ``starts:``, then
+    ``earlier`` (an earlier study's best configs; those the space could not draw are skipped), ``most`` of them
+    at most (the trial count: queued trials always run). Both engines take these: Optuna as queued trials,
+    KerasTuner's oracle as its first draws."""
     names = {param.name for param in space.params.values()}
     by_values = {}  # the values queued -> (origin, index)
     for origin, configs in zip(FIRST_TRIES, (space.starts, earlier), strict=True):
@@ -109,12 +120,8 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
                 continue
             if most is not None and len(by_values) >= most:
                 break
-            study.enqueue_trial(values, user_attrs={origin: index})
             by_values[key] = (origin, index)
-    queued = list(by_values.values())
-    if queued:
-        log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index in queued))
-    return queued
+    return [(origin, index, dict(key)) for key, (origin, index) in by_values.items()]
 
 
 def requeue_interrupted(study) -> list[int]:

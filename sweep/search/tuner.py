@@ -27,7 +27,7 @@ from keras_tuner.src.engine.conditions import Parent  # not exported; see KerasT
 from optuna.trial import TrialState
 
 from sweep.search.driver import OptunaSuggester, SweepSettings, SweepStopped, open_study, record_baseline
-from sweep.search.study import best_epoch
+from sweep.search.study import best_epoch, first_tries
 from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, check_data_fits
 from sweep.training import CLASSES, IMAGE_SHAPE, OURS, Builder, Speed, signals
 
@@ -252,6 +252,38 @@ class _Recording:
                 path.unlink()
 
 
+class StartsFirst:
+    """An oracle's random draws begin with the configs to try first (a space's ``starts:``, ``--warm-start``'s),
+    as Optuna's queue does for the other engine. KerasTuner has no queue, but its oracles draw every new
+    candidate through ``_random_values`` (random search; Hyperband's first round of a bracket, which then
+    chooses the epochs; Bayesian optimisation's initial points), so a start takes the place of a draw. A start
+    already among the oracle's trials (a resumed project) is not tried again; what a start leaves out is drawn.
+    """
+
+    def __init__(self, oracle, firsts: Sequence[dict[str, Any]]):
+        self.oracle, self.draw = oracle, oracle._random_values  # noqa: SLF001 (see the docstring)
+        declared = {hp.name for hp in oracle.hyperparameters.space}  # Hyperband's epochs are not a draw
+        self.firsts = [{name: value for name, value in values.items() if name in declared} for values in firsts]
+        oracle._random_values = self  # noqa: SLF001
+
+    def __call__(self):
+        tried = [trial.hyperparameters.values.items() for trial in self.oracle.trials.values()]
+        for values in self.firsts:
+            if not any(values.items() <= done for done in tried):
+                return self._filled(values)
+        return self.draw()
+
+    def _filled(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        """KerasTuner's own draw (its ``_random_values``), with the start's values where it gives them."""
+        hps = kt.HyperParameters()
+        for hp in self.oracle.hyperparameters.space:
+            hps.merge([hp])
+            if hps.is_active(hp):
+                hps.values[hp.name] = fixed[hp.name] if hp.name in fixed else hp.random_sample(self.oracle._seed_state)
+                self.oracle._seed_state += 1  # noqa: SLF001
+        return hps.values
+
+
 class _StopRequests(keras.callbacks.Callback):
     """A clean stop (SIGINT, SIGTERM) ends the trial between batches, as in ``sweep run``."""
 
@@ -325,6 +357,8 @@ def run_keras_tuner(
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         project = Path(directory) / study.study_name / tuner
         searcher = make_tuner(tuner, hypermodel, project, recorder, settings.seed, overwrite)
+        firsts = first_tries(space, settings.warm_start, remaining)
+        StartsFirst(searcher.oracle, [values for _, _, values in firsts])
         searcher.deadline = time.monotonic() + settings.timeout if settings.timeout else None
         if remaining is not None:
             searcher.oracle.max_trials = len(searcher.oracle.trials) + remaining

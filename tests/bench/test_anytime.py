@@ -47,6 +47,7 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "sweep with --fuse 4": ([*SWEEP, "--fuse", "4"], "notes", {}),
     "sweep with multivariate TPE": ([*SWEEP, "--sampler", "tpe-multivariate"], "notes", {}),
     "sweep with --prune-hopeless": ([*SWEEP, "--prune-hopeless"], "notes", {}),
+    "sweep with --leaders-first": ([*SWEEP, "--leaders-first"], "notes", {}),
 }
 PEERS = ",".join(list(CONTENDERS)[:4])  # the four; the levers run when named
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]

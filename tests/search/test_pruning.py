@@ -45,3 +45,18 @@ def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
     sweep_cli("run", *args, flag, cwd=tmp_path)
     [trial] = optuna.load_study(study_name="hopeless", storage=storage).get_trials()
     assert trial.state == state and len(trial.intermediate_values) == epochs
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--prune-hopeless", "--pruner", "hyperband"], "--pruner hyperband"),
+        (["--prune-hopeless", "--engine", "keras-tuner"], "--engine keras-tuner"),
+        (["--leaders-first", "--engine", "keras-tuner"], "--leaders-first"),
+    ],
+)
+def test_an_option_that_would_do_nothing_is_refused_in_one_line(tmp_path, options, named):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    result = sweep_cli("run", "--trials", "1", "--storage", storage, *options, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and named in result.stderr and "drop" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "s.db").exists()

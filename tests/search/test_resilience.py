@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ import pandas as pd
 import pytest
 from helpers import SPACES, sweep_cli, wait_for_a_running_trial_after
 from optuna.trial import TrialState
+
+from sweep.results.storages import open_storage
 
 HEARTBEAT = {"SWEEP_HEARTBEAT_SECONDS": "1"}  # stale after 3 s instead of 30 s
 STEADY = [
@@ -68,6 +71,23 @@ def test_kill_9_mid_trial_then_resume_loses_nothing(tmp_path, sqlite_url):
         io.StringIO(sweep_cli("table", "--study", "steady", "--storage", sqlite_url, "--format", "csv").stdout)
     )
     assert table.loc[table["trial"] == str(retry.number), "retry_of"].tolist() == [killed.number]
+
+
+def test_a_trial_that_never_beat_is_retried_instead_of_waited_for(tmp_path, sqlite_url):
+    """A worker killed between Optuna's ``ask`` and its first heartbeat leaves a RUNNING trial that Optuna's
+    stale check skips; the resumed run would wait for it for ever."""
+    sweep_cli("run", *STEADY, "--trials", "1", "--storage", sqlite_url, cwd=tmp_path, env=HEARTBEAT)
+    study = optuna.load_study(study_name="steady", storage=open_storage(sqlite_url))
+    orphan = study.ask()  # as the killed worker left it: RUNNING, no heartbeat
+    with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as database:  # and asked a minute ago
+        database.execute("UPDATE trials SET datetime_start = datetime(datetime_start, '-1 minute') WHERE number = 1")
+
+    sweep_cli("run", *STEADY, "--trials", "2", "--storage", sqlite_url, cwd=tmp_path, env=HEARTBEAT, timeout=300)
+
+    after, states = by_state(sqlite_url)
+    assert [t.number for t in states[TrialState.FAIL]] == [orphan.number]
+    assert len(states[TrialState.COMPLETE]) == 2 and not states[TrialState.RUNNING] and not states[TrialState.WAITING]
+    assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(after[-1]) == orphan.number
 
 
 def test_sigterm_stops_cleanly_with_the_table_and_resume_retries(tmp_path, sqlite_url):

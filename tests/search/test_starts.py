@@ -107,3 +107,23 @@ def test_an_earlier_best_that_is_one_of_the_starts_is_queued_once(caplog):
     assert queued == [("start", 0), ("start", 1), ("warm_start", 1)]
     assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 3
     assert "warm_start 0 skipped: the same config as start 1" in caplog.text
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+def test_keras_tuner_tries_the_starts_and_the_warm_start_first_too(tmp_path, tuner):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    space = tiny_with_starts(tmp_path, [START])
+    data = ["--max-train", str(SMALL), "--storage", url]
+    sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), *data, "--study", "earlier", "--trials", "1", cwd=tmp_path)
+    (best,) = optuna.load_study(study_name="earlier", storage=url).get_trials()
+
+    engine = ["--engine", "keras-tuner", "--tuner", tuner, "--warm-start", "earlier"]
+    sweep_cli("run", "--space", space, *data, *engine, "--trials", "3", cwd=tmp_path)
+    start, warm, drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    chosen = "epochs" if tuner == "hyperband" else None  # Hyperband sets each trial's epochs itself
+    wanted = [load_space(space).start_values(START), {**best.params, "epochs": best.user_attrs["best_epoch"]}]
+    for trial, values in zip((start, warm), wanted, strict=True):
+        assert {name: trial.params[name] for name in values if name != chosen} == {
+            name: value for name, value in values.items() if name != chosen
+        }
+    assert drawn.params != start.params and drawn.params != warm.params
