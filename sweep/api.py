@@ -100,7 +100,7 @@ def run(
     from sweep.space import load_space
     from sweep.training import Builder, resolve_fuse
 
-    check_options(engine, pruner, prune_hopeless, leaders_first)
+    check_options(engine, pruner, prune_hopeless, leaders_first, fuse)
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(

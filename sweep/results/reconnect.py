@@ -112,7 +112,7 @@ class ReconnectingRDBStorage(RDBStorage):
             return [trial_id for (trial_id,) in query.all()]
 
     def _grace(self) -> float:
-        return self.grace_period or 2 * (self.heartbeat_interval or 0)  # Optuna's own default when none is set
+        return self.grace_period or 2 * self.heartbeat_interval  # Optuna's own default when none is set
 
 
 class ReconnectingRedisBackend(JournalRedisBackend):

@@ -16,13 +16,16 @@ class OptionConflict(ValueError):
     """An option that the chosen engine or pruner would ignore without a word."""
 
 
-def check_options(engine: str, pruner: str, prune_hopeless: bool, leaders_first: bool = False) -> None:
+def check_options(
+    engine: str, pruner: str, prune_hopeless: bool, leaders_first: bool = False, fuse: int | str = "auto"
+) -> None:
     """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
     only, and only Optuna's fused groups have places to leave empty for leaders."""
-    if leaders_first and engine != "optuna":
+    if leaders_first and (engine != "optuna" or str(fuse) == "1"):
+        used = f"--engine {engine}" if engine != "optuna" else "--fuse 1"
         raise OptionConflict(
-            f"--leaders-first orders Optuna's fused groups, not --engine {engine}: "
-            "drop --leaders-first, or use --engine optuna"
+            f"--leaders-first orders Optuna's fused groups, not {used}: "
+            "drop --leaders-first, or use --engine optuna with --fuse auto or above 1"
         )
     if prune_hopeless and (engine != "optuna" or pruner != "median"):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
