@@ -63,6 +63,7 @@ def run(
     pruner: str = "median",
     prune_hopeless: bool = False,
     leaders_first: bool = False,
+    grow: bool = False,
     seed: int = 42,
     max_train: int | None = None,
     max_failures: int = 5,
@@ -84,7 +85,7 @@ def run(
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
-    ``prune_hopeless``, ``leaders_first``: as ``sweep run --prune-hopeless``, ``--leaders-first``.
+    ``prune_hopeless``, ``leaders_first``, ``grow``: as ``sweep run --prune-hopeless``, ``--leaders-first``, ``--grow``.
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
@@ -100,7 +101,7 @@ def run(
     from sweep.space import load_space
     from sweep.training import Builder, resolve_fuse
 
-    check_options(engine, pruner, prune_hopeless, leaders_first, fuse)
+    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow)
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
@@ -113,6 +114,7 @@ def run(
         pruner=pruner,
         prune_hopeless=prune_hopeless,
         leaders_first=leaders_first,
+        grow=grow,
         seed=seed,
         max_train=max_train,
         data=data_source(data),

@@ -65,6 +65,11 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     default=False,
     help="A fused group takes no new trials while a running one leads the best trial at equal epochs.",
 )
+@click.option(
+    "--grow/--no-grow",
+    default=False,
+    help="A fused group opens 2 places first, then one more for each completed trial, up to --fuse.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
@@ -111,6 +116,7 @@ def run(
     pruner,
     prune_hopeless,
     leaders_first,
+    grow,
     seed,
     max_failures,
     top,
@@ -131,7 +137,7 @@ def run(
     try:
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
-            prune_hopeless=prune_hopeless, leaders_first=leaders_first, seed=seed, max_train=max_train,
+            prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, seed=seed, max_train=max_train,
             max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner, workers=workers,
             recycle_after=recycle_after, console=True, model=model, started=started, warm_start=warm_start,
         )  # fmt: skip

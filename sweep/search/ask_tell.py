@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep.results import StorageError
-from sweep.search.policy import leads
+from sweep.search.policy import leads, places
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
@@ -104,10 +104,11 @@ class TrialHooks:
         shuffle_seed: int = 0,
         beyond: Callable[[int], bool] = lambda number: False,
         leaders_first: bool = False,
+        grow: bool = False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
-        self.beyond, self.leaders_first = beyond, leaders_first
+        self.beyond, self.leaders_first, self.grow = beyond, leaders_first, grow
         self.running: dict[int, Branch] = {}
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
@@ -146,7 +147,17 @@ class TrialHooks:
         beside_firsts = self._room_beside_firsts(free)
         if beside_firsts is not None:
             return beside_firsts
-        return 0 if self.leaders_first and self._a_leader_runs() else free
+        if self.leaders_first and self._a_leader_runs():
+            return 0
+        return self._room_to_grow(free) if self.grow else free
+
+    def _room_to_grow(self, free: int) -> int:
+        """Of ``free`` places, those a growing group has opened so far (``policy.places``)."""
+        from optuna.trial import TrialState
+
+        completed = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        capacity = free + len(self.running)
+        return max(0, places(completed, capacity) - len(self.running))
 
     def _room_beside_firsts(self, free: int) -> int | None:
         """The configs tried first train in a group of their own, so the best-known models finish as soon as
@@ -227,8 +238,9 @@ def run_group(
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
         hooks = TrialHooks(
-            study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, settings.leaders_first
-        )
+            study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, settings.leaders_first,
+            settings.grow,
+        )  # fmt: skip
         started = time.perf_counter()
         try:
             stats = train_group(

@@ -17,16 +17,22 @@ class OptionConflict(ValueError):
 
 
 def check_options(
-    engine: str, pruner: str, prune_hopeless: bool, leaders_first: bool = False, fuse: int | str = "auto"
+    engine: str,
+    pruner: str,
+    prune_hopeless: bool,
+    leaders_first: bool = False,
+    fuse: int | str = "auto",
+    grow: bool = False,
 ) -> None:
     """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
-    only, and only Optuna's fused groups have places to leave empty for leaders."""
-    if leaders_first and (engine != "optuna" or str(fuse) == "1"):
-        used = f"--engine {engine}" if engine != "optuna" else "--fuse 1"
-        raise OptionConflict(
-            f"--leaders-first orders Optuna's fused groups, not {used}: "
-            "drop --leaders-first, or use --engine optuna with --fuse auto or above 1"
-        )
+    only, and only Optuna's fused groups have places to leave empty for leaders or to open as they grow."""
+    for flag, chosen in (("--leaders-first", leaders_first), ("--grow", grow)):
+        if chosen and (engine != "optuna" or str(fuse) == "1"):
+            used = f"--engine {engine}" if engine != "optuna" else "--fuse 1"
+            raise OptionConflict(
+                f"{flag} orders Optuna's fused groups, not {used}: "
+                f"drop {flag}, or use --engine optuna with --fuse auto or above 1"
+            )
     if prune_hopeless and (engine != "optuna" or pruner != "median"):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
@@ -64,6 +70,16 @@ def leads(curve: list[float], best_curve: dict[int, float]) -> bool:
     epoch = len(curve)
     reached = [value for step, value in best_curve.items() if step <= epoch]
     return epoch >= LEADER_AFTER and bool(reached) and max(curve) >= max(reached)
+
+
+GROW_FROM = 2  # places a growing group opens first
+
+
+def places(completed: int, capacity: int) -> int:
+    """A growing group's places (``--grow``): ``GROW_FROM`` at first, one more for every completed trial of the
+    study, up to ``capacity``. A small group trains each epoch sooner, so its first trials finish sooner; a full
+    one trains more trials per hour once the first results are in."""
+    return min(capacity, GROW_FROM + completed)
 
 
 HOPELESS_MARGIN = 0.10  # below the baseline's val_accuracy by this much ...

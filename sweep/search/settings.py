@@ -46,6 +46,7 @@ class SweepSettings:
     pruner: str = "median"
     prune_hopeless: bool = False  # also prune trials far below the baseline after 2 epochs (policy.py)
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
+    grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
     seed: int = 42
     max_train: int | None = None
     data: DataSource | str | None = None  # a path is made a DataSource once, here

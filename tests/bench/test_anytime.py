@@ -34,6 +34,7 @@ TARGETS = (0.885, 0.89, 0.895)
 HERE = Path(__file__).resolve().parent
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
+WIDE_START = str(HERE / "spaces" / "notes-wide-start.yaml")  # the notes' space with a third start
 CONTENDERS = {  # name -> (command after `python`, study name, environment); {url}, {budget}, {seed} are filled in
     "sweep (defaults)": (SWEEP, "notes", {}),
     "hand-written Optuna loop": ([str(HERE / "naive_optuna.py"), "{url}", "naive", "{budget}", "{seed}"], "naive", {}),
@@ -48,6 +49,8 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "sweep with multivariate TPE": ([*SWEEP, "--sampler", "tpe-multivariate"], "notes", {}),
     "sweep with --prune-hopeless": ([*SWEEP, "--prune-hopeless"], "notes", {}),
     "sweep with --leaders-first": ([*SWEEP, "--leaders-first"], "notes", {}),
+    "sweep with --grow": ([*SWEEP, "--grow"], "notes", {}),
+    "sweep with a wide start": ([*SWEEP, "--space", WIDE_START], "notes-wide-start", {}),
 }
 PEERS = ",".join(list(CONTENDERS)[:4])  # the issue's four; the levers run when named
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]

@@ -54,6 +54,8 @@ def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
         (["--prune-hopeless", "--engine", "keras-tuner"], "--engine keras-tuner"),
         (["--leaders-first", "--engine", "keras-tuner"], "--leaders-first"),
         (["--leaders-first", "--fuse", "1"], "not --fuse 1"),
+        (["--grow", "--engine", "keras-tuner"], "--grow"),
+        (["--grow", "--fuse", "1"], "not --fuse 1"),
     ],
 )
 def test_an_option_that_would_do_nothing_is_refused_in_one_line(tmp_path, options, named):

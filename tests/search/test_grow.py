@@ -1,0 +1,62 @@
+"""--grow: a fused group opens two places first, then one more for each completed trial, up to --fuse."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from helpers import SMALL, SPACES, sweep_cli
+from optuna.distributions import FloatDistribution
+
+from sweep.search.ask_tell import NoHeartbeats, TrialHooks
+from sweep.search.policy import GROW_FROM, places
+from sweep.space import load_space
+from sweep.training import Branch
+
+
+@pytest.mark.parametrize(
+    ("completed", "capacity", "opened"),
+    [(0, 8, 2), (1, 8, 3), (4, 8, 6), (6, 8, 8), (40, 8, 8), (0, 1, 1)],
+)
+def test_a_growing_group_opens_one_place_per_completed_trial(completed, capacity, opened):
+    assert GROW_FROM == 2
+    assert places(completed, capacity) == opened
+
+
+def hooks_over_a_study(completed: int, running: int, grow: bool) -> TrialHooks:
+    """A real study with ``completed`` trials, and a group holding ``running`` trials."""
+    study = optuna.create_study(direction="maximize")
+    for value in range(completed):
+        study.add_trial(
+            optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)}, value=value)
+        )
+    hooks = TrialHooks(study, load_space(str(SPACES / "tiny.yaml")), 42, lambda count: count, NoHeartbeats(), grow=grow)
+    for number in range(running):
+        branch = Branch(study.ask(), f"trial_{number}", {"epochs": 2}, 42 + number)
+        hooks.running[branch.handle.number] = branch
+    return hooks
+
+
+@pytest.mark.parametrize(
+    ("completed", "running", "grow", "joining"),
+    [
+        (0, 0, True, 2),  # a new study: two places of eight
+        (0, 2, True, 0),  # both taken: the other six stay shut
+        (3, 2, True, 3),  # three trials completed: five places, two of them taken
+        (9, 2, True, 6),  # grown to the full group
+        (0, 0, False, 8),  # the default opens every place at once
+    ],
+)
+def test_the_group_takes_trials_into_its_open_places_only(completed, running, grow, joining):
+    hooks = hooks_over_a_study(completed, running, grow)
+    assert len(hooks.more(8 - running)) == joining
+
+
+@pytest.mark.parametrize(("flag", "later_join"), [("--grow", True), ("--no-grow", False)])
+def test_sweep_run_grow_starts_two_trials_and_lets_the_others_join_as_they_complete(tmp_path, flag, later_join):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", storage, "--fuse", "4"]
+    sweep_cli("run", *tiny, "--trials", "4", "--pruner", "none", flag, cwd=tmp_path)
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert all(trial.state.is_finished() for trial in trials)
+    joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in trials)  # group epoch it joined at
+    assert len(joined) == 4 and joined[:2] == [0, 0] and (min(joined[2:]) >= 1) == later_join
