@@ -237,10 +237,8 @@ def run_group(
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        hooks = TrialHooks(
-            study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, settings.leaders_first,
-            settings.grow,
-        )  # fmt: skip
+        ordering = {"leaders_first": settings.leaders_first, "grow": settings.grow}
+        hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()
         try:
             stats = train_group(
