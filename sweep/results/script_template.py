@@ -11,6 +11,8 @@ import json
 import string
 from typing import Any
 
+from sweep.training import epoch_learning_rates
+
 # Keras layer class -> the constructor arguments the script spells out (positional first, then keywords).
 LAYER_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Reshape": (("target_shape",), ()),
@@ -68,6 +70,7 @@ BATCH_SIZE = $batch_size
 VALIDATION_SHARE = 0.2
 SPLIT_SEED = 42
 SEED = $seed
+LEARNING_RATES = $learning_rates  # lr_schedule cosine: the rate of each epoch; None: the optimizer's, held
 DATA_ORDER = $data_order  # a fused trial: epoch j saw permutation(seed, first_epoch + j)[:size]
 DATA_DIRS = [Path("/usr/share/datasets/fashion-mnist"), Path("~/.keras/datasets/fashion-mnist").expanduser()]
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
@@ -154,6 +157,8 @@ def main():
     keras.utils.set_random_seed(SEED)  # the seed `sweep export` trained model.keras with
     model = build_model()
     fit = dict(batch_size=BATCH_SIZE, validation_data=(x_val, y_val), verbose=2)
+    if LEARNING_RATES:
+        fit["callbacks"] = [keras.callbacks.LearningRateScheduler(lambda epoch: LEARNING_RATES[epoch])]
     if DATA_ORDER is None:
         model.fit(x_train, y_train, epochs=EPOCHS, **fit)
     for epoch in range(EPOCHS if DATA_ORDER else 0):  # the batches the fused trial saw, in its order
@@ -186,6 +191,7 @@ def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: i
         epochs=config["epochs"],
         seed=seed,
         data_order=repr(record.get("data_order")),
+        learning_rates=repr(epoch_learning_rates(config)),
         batch_size=config["batch_size"],
         build_function=_build_function(config, record.get("model"), model),
         model_note=f"\nIts model comes from the builder {record.get('model')}, which this script imports."

@@ -29,7 +29,7 @@ from optuna.trial import TrialState
 from sweep.search.driver import OptunaSuggester, SweepSettings, SweepStopped, open_study, record_baseline
 from sweep.search.study import best_epoch, first_tries
 from sweep.space import REFERENCE_CONFIG, Param, SearchSpace, check_data_fits
-from sweep.training import CLASSES, IMAGE_SHAPE, OURS, Builder, Speed, signals
+from sweep.training import CLASSES, IMAGE_SHAPE, OURS, Builder, Speed, schedule_callbacks, signals
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ class SpaceHyperModel(kt.HyperModel):
     def fit(self, hp, model, *args, **kwargs):
         config = self.config(hp)
         kwargs.setdefault("epochs", config["epochs"])  # Hyperband passes its own epochs and initial_epoch
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *schedule_callbacks(config)]
         history = model.fit(*args, batch_size=config["batch_size"], **kwargs)
         losses, first = history.history.get("loss", []), kwargs.get("initial_epoch", 0)
         if len(losses) < kwargs["epochs"] - first or not all(map(math.isfinite, losses)):

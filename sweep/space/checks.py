@@ -16,11 +16,10 @@ from typing import Any
 from sweep.space.vocabulary import (
     ACTIVATIONS,
     INTEGER_PARAMS,
-    LAYER_TYPES,
     LIMITS,
     MAX_POOLED_LAYERS,
+    NAMED_CHOICES,
     OPTIMIZER_KNOBS,
-    OPTIMIZERS,
     PER_LAYER,
     REFERENCE_CONFIG,
     SPEC_KEYS,
@@ -173,10 +172,8 @@ def _check_value(where: str, name: str, value: Any) -> None:
         return
     if name == "activation":
         _check_activation(where, value)
-    elif name == "optimizer" and value not in OPTIMIZERS:
-        raise SpaceError(f"{where}: optimizer {value!r} is unknown; expected one of {list(OPTIMIZERS)}")
-    elif name == "layer_type" and value not in LAYER_TYPES:
-        raise SpaceError(f"{where}: layer type {value!r} is unknown; expected one of {list(LAYER_TYPES)}")
+    elif name in NAMED_CHOICES and value not in NAMED_CHOICES[name]:
+        raise SpaceError(f"{where}: {name} {value!r} is unknown; expected one of {list(NAMED_CHOICES[name])}")
     elif name == "nesterov" and not isinstance(value, bool):
         raise SpaceError(f"{where}: expected true or false, got {value!r}")
     elif name in LIMITS:

@@ -20,13 +20,14 @@ REFERENCE_CONFIG: dict[str, Any] = {
     "dropout": 0.0,
     "optimizer": "rmsprop",
     "learning_rate": 0.001,
+    "lr_schedule": "constant",
     "batch_size": 32,
     "epochs": 5,
 }
 # Conv-only and optimizer-only knobs get these defaults when their layer type or optimizer is used.
 KNOB_DEFAULTS: dict[str, Any] = {"filters": [32], "kernel_size": [3], "momentum": 0.0, "nesterov": False}
 # What training itself reads from every config, a builder of the user's own included.
-TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs")
+TRAINING_KEYS = ("optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs")
 # The optimizers each optimizer knob exists for (Keras's SGD takes both; its RMSprop takes momentum).
 OPTIMIZER_KNOBS = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",)}
 PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
@@ -41,6 +42,9 @@ ACTIVATIONS = (
     "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
 )  # fmt: skip
 LAYER_TYPES = ("dense", "conv")
+# How the learning rate moves over a trial's epochs: held (the notes'), or annealed to 0 on a half cosine.
+LR_SCHEDULES = ("constant", "cosine")
+NAMED_CHOICES = {"optimizer": OPTIMIZERS, "layer_type": LAYER_TYPES, "lr_schedule": LR_SCHEDULES}  # values by name
 MAX_POOLED_LAYERS = 4  # 28 -> 14 -> 7 -> 3 -> 1: a fifth 2x2 pooling leaves nothing
 TYPES = ("int", "float", "categorical", "bool")
 SPEC_KEYS = {"type", "low", "high", "log", "step", "choices", "per_layer", "when"}

@@ -11,6 +11,8 @@ EXPORTS = {
     "CLASSES": "model",
     "build_model": "model",
     "build_optimizer": "model",
+    "epoch_learning_rates": "model",
+    "schedule_callbacks": "model",
     "Builder": "builders",
     "BuilderError": "builders",
     "OURS": "builders",

@@ -26,6 +26,7 @@ from sweep.data import Split
 from sweep.training import signals
 from sweep.training.builders import OURS, Builder
 from sweep.training.fused import build_branch, fuse
+from sweep.training.model import epoch_learning_rates
 from sweep.training.native import load_keras_quietly
 from sweep.training.solo import DEFAULT_SPEED, Speed, epoch_order, release
 
@@ -175,6 +176,10 @@ def _fuse(members: list[Branch], split: Split, speed: Speed):
 def _train_bucket_epoch(bucket: Bucket, split: Split, order: np.ndarray, speed: Speed, hooks: GroupHooks) -> float:
     """One epoch of a bucket's program, then each member's verdict; returns the seconds it took."""
     started = time.perf_counter()  # compilation, when the bucket was fused anew, counts too
+    for branch in bucket.members:  # a scheduled branch takes its own epoch's rate
+        rates = epoch_learning_rates(branch.config)
+        if rates is not None:
+            branch.optimizer.learning_rate = rates[len(branch.curve)]
     _fit_epoch(bucket.program, split, bucket.batch_size, order)
     probabilities = bucket.program.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
     seconds = time.perf_counter() - started

@@ -6,6 +6,7 @@ Only the Keras 3 API is used (no ``tensorflow.*``), so every backend works
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 IMAGE_SHAPE = (28, 28)  # Fashion-MNIST's, the default; own data brings its own (Split.input_shape)
@@ -109,3 +110,23 @@ def build_optimizer(config: dict[str, Any]):
     if name == "sgd" and "nesterov" in config:
         kwargs["nesterov"] = config["nesterov"]
     return getattr(keras.optimizers, OPTIMIZER_CLASSES[name])(**kwargs)
+
+
+def epoch_learning_rates(config: dict[str, Any]) -> list[float] | None:
+    """The learning rate of each epoch under ``lr_schedule: cosine``: the config's rate annealed on a half
+    cosine towards 0, one step per epoch (so a fused branch and its solo retraining see the same rates).
+    None under ``constant``, the notes' way: the optimizer keeps its rate."""
+    if config.get("lr_schedule", "constant") == "constant":
+        return None
+    rate, epochs = config.get("learning_rate", 0.001), config["epochs"]
+    return [rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)) for epoch in range(epochs)]
+
+
+def schedule_callbacks(config: dict[str, Any]) -> list:
+    """What ``fit`` needs to follow the config's schedule: Keras's own ``LearningRateScheduler``, or nothing."""
+    import keras
+
+    rates = epoch_learning_rates(config)
+    if rates is None:
+        return []
+    return [keras.callbacks.LearningRateScheduler(lambda epoch: rates[min(epoch, len(rates) - 1)])]

@@ -18,6 +18,7 @@ from typing import Any
 from sweep.data import Split
 from sweep.training import signals
 from sweep.training.builders import OURS, Builder
+from sweep.training.model import schedule_callbacks
 from sweep.training.native import load_keras_quietly
 
 STEPS_PER_EXECUTION = 32
@@ -118,7 +119,7 @@ def train(
         batch_size=config["batch_size"],
         validation_data=(split.x_val, split.y_val),
         validation_batch_size=speed.validation_batch,
-        callbacks=[keras.callbacks.TerminateOnNaN(), callback],
+        callbacks=[keras.callbacks.TerminateOnNaN(), callback, *schedule_callbacks(config)],
         verbose=0,
     )
     try:

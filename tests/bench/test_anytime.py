@@ -34,7 +34,13 @@ TARGETS = (0.885, 0.89, 0.895)
 HERE = Path(__file__).resolve().parent
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
-WIDE_START = str(HERE / "spaces" / "notes-wide-start.yaml")  # the notes' space with a third start
+NOTES = HERE.parents[1] / "search_spaces" / "notes.yaml"
+WIDE_START = {"hidden_layers": 2, "units": [512, 512], "activation": "relu", "optimizer": "adam",
+              "learning_rate": 0.001, "batch_size": 128, "epochs": 12}  # fmt: skip
+SPACE_VARIANTS = {  # the notes' space with one change, named as its study: name -> (params replaced, starts added)
+    "notes-wide-start": ({}, [WIDE_START]),  # the widest two-layer ReLU net, at a batch where its GEMM runs fast
+    "notes-held-rate": ({"lr_schedule": "constant"}, []),  # the notes' held rate: sweep's default until 2026-12-03
+}
 CONTENDERS = {  # name -> (command after `python`, study name, environment); {url}, {budget}, {seed} are filled in
     "sweep (defaults)": (SWEEP, "notes", {}),
     "hand-written Optuna loop": ([str(HERE / "naive_optuna.py"), "{url}", "naive", "{budget}", "{seed}"], "naive", {}),
@@ -50,7 +56,8 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "sweep with --prune-hopeless": ([*SWEEP, "--prune-hopeless"], "notes", {}),
     "sweep with --leaders-first": ([*SWEEP, "--leaders-first"], "notes", {}),
     "sweep with --grow": ([*SWEEP, "--grow"], "notes", {}),
-    "sweep with a wide start": ([*SWEEP, "--space", WIDE_START], "notes-wide-start", {}),
+    "sweep with a wide start": ([*SWEEP, "--space", "{space}"], "notes-wide-start", {}),
+    "sweep with the rate held": ([*SWEEP, "--space", "{space}"], "notes-held-rate", {}),
 }
 PEERS = ",".join(list(CONTENDERS)[:4])  # the issue's four; the levers run when named
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]
@@ -65,13 +72,28 @@ def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
     command, study_name, env = CONTENDERS[name]
     # SQLite serialises writers, so sweep refuses it for several workers; they share a journal file
     url = f"journal:///{folder / 'study.log'}" if "--workers" in command else f"sqlite:///{folder / 'study.db'}"
-    filled = [part.format(url=url, budget=f"{BUDGETS[-1]:g}", seed=seed) for part in command]
+    space = variant_space(study_name, folder) if study_name in SPACE_VARIANTS else None
+    filled = [part.format(url=url, budget=f"{BUDGETS[-1]:g}", seed=seed, space=space) for part in command]
     started = datetime.datetime.now()
     environment = {**os.environ, **env}
     result = subprocess.run([sys.executable, *filled], cwd=folder, capture_output=True, text=True, env=environment)
     assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
     study = optuna.load_study(study_name=study_name, storage=open_storage(url))
     return best_so_far(study, started=started, budget_s=BUDGETS[-1], score=best_reported)
+
+
+def variant_space(name: str, folder: Path) -> str:
+    """The notes' space file with the variant's change, written into ``folder``."""
+    import yaml
+
+    document = yaml.safe_load(NOTES.read_text())
+    params, starts = SPACE_VARIANTS[name]
+    document["name"] = name
+    document["params"].update(params)
+    document["starts"] = [*document.get("starts", []), *starts]
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return str(path)
 
 
 def reference_model_seconds() -> float:

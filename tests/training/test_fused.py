@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 from sweep.data import load_split
 from sweep.training.fused import build_branch, fuse
 from sweep.training.group import Branch, train_group
+from sweep.training.model import epoch_learning_rates
 from sweep.training.solo import DataOrder, train
 
 RETRAIN_TOLERANCE = 0.002
@@ -88,6 +89,20 @@ def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(group_
     for index, config in enumerate(MIXED):
         solo = train(config, group_split, seed=100 + index, order=DataOrder(7, hooks.branches[index].first_epoch))
         assert solo.curve == pytest.approx(hooks.curves[index], abs=RETRAIN_TOLERANCE)
+
+
+def test_a_cosine_branch_anneals_its_own_rate_and_retrains_alone_to_its_curve(group_split):
+    cosine = {**MIXED[1], "lr_schedule": "cosine", "epochs": 3}
+    hooks = Recorder([cosine, MIXED[2]])  # beside a branch whose rate is held
+    train_group(group_split, hooks, capacity=2, shuffle_seed=7)
+
+    rates = epoch_learning_rates(cosine)
+    assert rates[0] == cosine["learning_rate"] and rates == sorted(rates, reverse=True) and rates[-1] > 0
+    assert float(hooks.branches[0].optimizer.learning_rate) == pytest.approx(rates[-1])
+    assert float(hooks.branches[1].optimizer.learning_rate) == pytest.approx(MIXED[2]["learning_rate"])
+    solo = train(cosine, group_split, seed=100, order=DataOrder(7, 0), keep_model=True)
+    assert float(solo.model.optimizer.learning_rate) == pytest.approx(rates[-1])
+    assert solo.curve == pytest.approx(hooks.curves[0], abs=RETRAIN_TOLERANCE)
 
 
 def test_one_wide_matmul_for_the_first_layers_trains_the_same_branches(group_split):
