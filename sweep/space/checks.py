@@ -22,6 +22,7 @@ from sweep.space.vocabulary import (
     OPTIMIZER_KNOBS,
     PER_LAYER,
     REFERENCE_CONFIG,
+    RETRAINING_KEYS,
     SPEC_KEYS,
     TOP_KEYS,
     TYPES,
@@ -64,7 +65,7 @@ def check_config(config: dict, path: Path) -> None:
     per-layer lists have one value per hidden layer; raise one SpaceError line otherwise."""
     for name, value in config.items():
         where = f"{path}: parameter {name!r}"
-        if name not in VOCABULARY:
+        if name not in VOCABULARY + RETRAINING_KEYS:
             raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
         _check_value(where, name, value)
     layers = config.get("hidden_layers", 1)

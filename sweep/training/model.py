@@ -114,12 +114,12 @@ def build_optimizer(config: dict[str, Any]):
 
 def epoch_learning_rates(config: dict[str, Any]) -> list[float] | None:
     """The learning rate of each epoch under ``lr_schedule: cosine``: the config's rate annealed on a half
-    cosine towards 0, one step per epoch (so a fused branch and its solo retraining see the same rates).
-    None under ``constant``, the notes' way: the optimizer keeps its rate."""
+    cosine towards 0 over ``decay_epochs`` (default: all its epochs), one step per epoch, so a fused branch
+    and its solo retraining see the same rates. None under ``constant``, the notes' way: the rate is held."""
     if config.get("lr_schedule", "constant") == "constant":
         return None
-    rate, epochs = config.get("learning_rate", 0.001), config["epochs"]
-    return [rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)) for epoch in range(epochs)]
+    rate, horizon = config.get("learning_rate", 0.001), config.get("decay_epochs", config["epochs"])
+    return [rate * 0.5 * (1.0 + math.cos(math.pi * epoch / horizon)) for epoch in range(config["epochs"])]
 
 
 def schedule_callbacks(config: dict[str, Any]) -> list:

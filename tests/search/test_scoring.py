@@ -11,10 +11,13 @@ from helpers import SMALL, SPACES, sweep_cli
 RETRAIN_TOLERANCE = 0.01  # the promise; solo retraining measured exact, fused within 0.002
 
 
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
 @pytest.mark.parametrize("fuse", [1, 2])
-def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse):
+def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse, schedule):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
-    peaks = ["--space", str(SPACES / "peaks.yaml"), "--max-train", str(SMALL)]
+    space = tmp_path / "peaks.yaml"
+    space.write_text((SPACES / "peaks.yaml").read_text() + f"  lr_schedule:   {schedule}\n")
+    peaks = ["--space", str(space), "--max-train", str(SMALL)]
     sweep_cli("run", *peaks, "--trials", "1", "--fuse", str(fuse), "--storage", url, cwd=tmp_path)
     (trial,) = optuna.load_study(study_name="peaks", storage=url).get_trials()
     curve = [trial.intermediate_values[epoch] for epoch in sorted(trial.intermediate_values)]
@@ -29,6 +32,8 @@ def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse):
     printed = sweep_cli("best", "--study", "peaks", "--storage", url, "--out", str(best_file), cwd=tmp_path).stdout
     record = json.loads(best_file.read_text())
     assert record["config"]["epochs"] == record["best_epoch"] == best_epoch and f"at epoch {best_epoch}" in printed
+    # cut at its best epoch, a cosine trial still anneals over the 10 epochs it trained with
+    assert record["config"].get("decay_epochs") == {"constant": None, "cosine": 10}[schedule]
     out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), cwd=tmp_path).stdout
     assert f"{best_epoch} epochs" in out
     assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(trial.value, abs=RETRAIN_TOLERANCE)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sweep.space.spec import REFERENCE_CONFIG, complete_config
-from sweep.training.model import build_model
+from sweep.training.model import build_model, epoch_learning_rates
 
 
 def dense_layers(model):
@@ -68,6 +68,12 @@ def test_conv_model_stacks_conv_and_pooling_then_a_dense_head():
     assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 2
     assert [layer.units for layer in dense_layers(model)] == [128, 10]
     assert model.predict(np.zeros((2, 28, 28), np.float32), verbose=0).shape == (2, 10)
+
+
+def test_a_cosine_schedule_halves_the_rate_midway_and_the_notes_keep_theirs():
+    assert REFERENCE_CONFIG["lr_schedule"] == "constant" and epoch_learning_rates(REFERENCE_CONFIG) is None
+    rates = epoch_learning_rates({"learning_rate": 0.01, "epochs": 4, "lr_schedule": "cosine"})
+    assert rates == pytest.approx([0.01, 0.01 * (2 + 2**0.5) / 4, 0.005, 0.01 * (2 - 2**0.5) / 4])
 
 
 def test_builder_is_pure():
