@@ -41,6 +41,7 @@ def test_notes_file_loads_exactly_as_designed():
     assert space.params["units"].per_layer and space.params["units"].log
     assert space.params["batch_size"].choices == (32, 64, 128, 256)
     assert space.params["optimizer"].choices == ("sgd", "adagrad", "rmsprop", "adam")
+    assert space.params["lr_schedule"].value == "cosine"  # annealed: the anytime benchmark chose it
     assert load_space("notes") == space
 
 
