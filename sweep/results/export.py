@@ -56,10 +56,12 @@ def scored_config(trial) -> dict[str, Any]:
     """The config that gives the trial's score: trained for its best epoch's count of epochs (trials
     before best-epoch scoring were scored on their last epoch, and keep their ``epochs``), with a cosine
     schedule still annealing over the epochs the trial was drawn with (``decay_epochs``)."""
+    from sweep.training import epoch_learning_rates  # the schedule's one home; it loads no TensorFlow
+
     config = dict(trial.user_attrs.get("config", trial.params))
     best = trial.user_attrs.get("best_epoch")
     if best is not None and "epochs" in config:
-        if config.get("lr_schedule") == "cosine" and best < config["epochs"]:
+        if epoch_learning_rates(config) is not None and best < config["epochs"]:
             config.setdefault("decay_epochs", config["epochs"])
         config["epochs"] = best
     return config
