@@ -9,7 +9,8 @@ if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing hea
     from sweep.space import SearchSpace
 
 SAMPLERS = ("tpe", "tpe-multivariate", "random")
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "patient", "hyperband", "none")
+MEDIANS = ("median", "patient")  # the pruners that are Optuna's median rule
 
 
 class OptionConflict(ValueError):
@@ -33,11 +34,11 @@ def check_options(
                 f"{flag} orders Optuna's fused groups, not {used}: "
                 f"drop {flag}, or use --engine optuna with --fuse auto or above 1"
             )
-    if prune_hopeless and (engine != "optuna" or pruner != "median"):
+    if prune_hopeless and (engine != "optuna" or pruner not in MEDIANS):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
-            f"--prune-hopeless works with Optuna's median pruner only, not with {used}: "
-            "drop --prune-hopeless, or use --engine optuna --pruner median"
+            f"--prune-hopeless works with Optuna's median pruners only, not with {used}: "
+            "drop --prune-hopeless, or use --engine optuna --pruner median or patient"
         )
 
 
@@ -86,20 +87,33 @@ HOPELESS_MARGIN = 0.10  # below the baseline's val_accuracy by this much ...
 HOPELESS_AFTER = 2  # ... after this many epochs: hopeless
 
 
+PATIENT_WARMUP = 3  # the patient median judges a trial from its third epoch on (sweep reports epochs from 1) ...
+PATIENT_PEERS = 5  # ... and only at an epoch that at least this many completed trials reached
+
+
 def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
     """Optuna's pruner of that name; with ``prune_hopeless``, the median rule is asked only of trials that
-    are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``)."""
+    are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
+
+    ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
+    the first epoch on (``n_warmup_steps=1`` lets step 1 through). ``patient`` is the same rule with
+    ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials poorly, and at a late epoch the
+    "median" of the one or two long trials that completed is the best of them, not a median."""
     import optuna
 
     if name == "median":
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    elif name == "patient":
+        pruner = optuna.pruners.MedianPruner(
+            n_startup_trials=5, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
+        )
     elif name == "hyperband":
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     elif name == "none":
         return optuna.pruners.NopPruner()
     else:
         raise ValueError(f"pruner {name!r} is unknown; expected one of {', '.join(PRUNERS)}")
-    return _below_baseline(pruner) if prune_hopeless and name == "median" else pruner
+    return _below_baseline(pruner) if prune_hopeless and name in MEDIANS else pruner
 
 
 def _below_baseline(pruner):

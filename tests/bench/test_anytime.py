@@ -56,6 +56,7 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "sweep with --prune-hopeless": ([*SWEEP, "--prune-hopeless"], "notes", {}),
     "sweep with --leaders-first": ([*SWEEP, "--leaders-first"], "notes", {}),
     "sweep with --grow": ([*SWEEP, "--grow"], "notes", {}),
+    "sweep with a patient median": ([*SWEEP, "--pruner", "patient"], "notes", {}),
     "sweep with a wide start": ([*SWEEP, "--space", "{space}"], "notes-wide-start", {}),
     "sweep with the rate held": ([*SWEEP, "--space", "{space}"], "notes-held-rate", {}),
 }
