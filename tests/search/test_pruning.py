@@ -1,4 +1,5 @@
-"""Pruning: the median rule as Optuna has it, and hopeless trials pruned against the baseline before it wakes."""
+"""Pruning: the median rule as Optuna has it, its patient form, and hopeless trials pruned against the baseline
+before it wakes."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import pytest
 from helpers import SMALL, SPACES, sweep_cli
 from optuna.trial import TrialState
 
-from sweep.search.policy import HOPELESS_AFTER, HOPELESS_MARGIN, make_pruner
+from sweep.search.policy import HOPELESS_AFTER, HOPELESS_MARGIN, PATIENT_PEERS, PATIENT_WARMUP, make_pruner
 
 BASELINE = 0.83
 
 
-def reported(pruner, curve: list[float]) -> tuple[bool, int]:
-    """Report ``curve`` epoch by epoch to a fresh study that knows the baseline; (pruned?, epochs reported)."""
+def reported(pruner, curve: list[float], completed: tuple[list[float], ...] = ()) -> tuple[bool, int]:
+    """Report ``curve`` epoch by epoch to a fresh study that knows the baseline and holds the ``completed``
+    trials' curves; (pruned?, epochs reported)."""
     study = optuna.create_study(direction="maximize", pruner=pruner)
     study.set_user_attr("baseline", {"val_accuracy": BASELINE})
+    for done in completed:
+        steps = dict(enumerate(done, start=1))
+        study.add_trial(optuna.trial.create_trial(value=max(done), intermediate_values=steps))
     trial = study.ask()
     for epoch, value in enumerate(curve, start=1):
         trial.report(value, epoch)
@@ -37,6 +42,24 @@ def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict):
     assert reported(make_pruner("median", 10), curve) == (False, len(curve))  # the median rule alone sleeps
 
 
+SHORT, LONG = [0.80] * 5, [0.80] * 5 + [0.90] * 5  # completed trials: five epochs, or ten that end strong
+BELOW, BETWEEN = [0.79] * 10, [0.82] * 10  # below every completed trial; above the short ones, below the long ones
+
+
+@pytest.mark.parametrize(
+    ("name", "completed", "curve", "verdict"),
+    [
+        ("median", [SHORT] * 5, BELOW, (True, 1)),  # sweep reports epochs from 1: n_warmup_steps=1 judges the first
+        ("patient", [SHORT] * 5, BELOW, (True, PATIENT_WARMUP)),
+        ("median", [SHORT] * 3 + [LONG] * 2, BETWEEN, (True, 6)),  # at epoch 6 the "median" is the long trials' 0.90
+        ("patient", [SHORT] * 3 + [LONG] * 2, BETWEEN, (False, 10)),  # fewer than PATIENT_PEERS reached epoch 6
+        ("patient", [SHORT] * 3 + [LONG] * PATIENT_PEERS, BETWEEN, (True, 6)),  # enough peers there: judged
+    ],
+)
+def test_the_patient_median_waits_for_epochs_and_for_peers(name, completed, curve, verdict):
+    assert reported(make_pruner(name, 10), curve, tuple(completed)) == verdict
+
+
 @pytest.mark.parametrize(("flag", "state", "epochs"), [("--prune-hopeless", TrialState.PRUNED, 2),
                                                         ("--no-prune-hopeless", TrialState.COMPLETE, 4)])  # fmt: skip
 def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
@@ -51,6 +74,7 @@ def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
     ("options", "named"),
     [
         (["--prune-hopeless", "--pruner", "hyperband"], "--pruner hyperband"),
+        (["--prune-hopeless", "--pruner", "none"], "--pruner none"),
         (["--prune-hopeless", "--engine", "keras-tuner"], "--engine keras-tuner"),
         (["--leaders-first", "--engine", "keras-tuner"], "--leaders-first"),
         (["--leaders-first", "--fuse", "1"], "not --fuse 1"),
