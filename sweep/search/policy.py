@@ -96,10 +96,11 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
     are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
 
     ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
-    the first epoch on (``n_warmup_steps=1`` lets step 1 through). ``patient`` is the same rule with
-    ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials poorly, and at a late epoch the
-    "median" of the one or two long trials that completed is the best of them, not a median. It tied the
-    median at 20 minutes on the notes' space (README, Numbers), so ``median`` stays the default."""
+    the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1).
+    ``patient`` is the same rule with ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials
+    poorly, and at a late epoch the "median" of the one or two long trials that completed is the best of them,
+    not a median. It tied the median at 20 minutes on the notes' space (README, Numbers), so ``median`` stays
+    the default."""
     import optuna
 
     if name == "median":
