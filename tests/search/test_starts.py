@@ -46,10 +46,11 @@ def test_starts_must_be_a_list_of_configs(tmp_path):
     assert result.exit_code == 2 and "'starts' must be a list of configs" in result.output
 
 
-def test_the_notes_start_with_their_own_two_models():
-    (reference, relu) = load_space("notes").starts
+def test_the_notes_start_with_their_own_two_models_then_a_wide_net():
+    (reference, relu, wide) = load_space("notes").starts
     assert (reference["activation"], reference["optimizer"], reference["epochs"]) == ("sigmoid", "rmsprop", 5)
     assert (relu["activation"], relu["optimizer"], relu["epochs"]) == ("relu", "adam", 20)
+    assert (wide["units"], wide["batch_size"], wide["epochs"]) == ([512, 512], 128, 12)
 
 
 @pytest.mark.parametrize("fuse", [1, 2])
