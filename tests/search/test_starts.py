@@ -105,8 +105,8 @@ def test_an_earlier_best_that_is_one_of_the_starts_is_queued_once(caplog):
     relu, drawn = space.starts[1], {**space.starts[1], "epochs": 12}
     with caplog.at_level("INFO"):
         queued = enqueue_starts(study, space, earlier=(relu, drawn))
-    assert queued == [("start", 0), ("start", 1), ("warm_start", 1)]
-    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 3
+    assert queued == [("start", 0), ("start", 1), ("start", 2), ("warm_start", 1)]
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 4
     assert "warm_start 0 skipped: the same config as start 1" in caplog.text
 
 
