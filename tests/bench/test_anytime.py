@@ -36,9 +36,14 @@ HERE = Path(__file__).resolve().parent
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
 NOTES = HERE.parents[1] / "search_spaces" / "notes.yaml"
-SPACE_VARIANTS = {  # the notes' space with one change, named as its study: name -> (params replaced, starts kept)
-    "notes-chapter-starts": ({}, 2),  # the chapter's two models only: sweep's starts until 2026-12-03
-    "notes-held-rate": ({"lr_schedule": "constant"}, None),  # the notes' held rate: sweep's default until 2026-12-03
+WIDE_LONG = {  # the notes' wide start for the space's most epochs, as KerasTuner's Hyperband continues it
+    "hidden_layers": 2, "units": [512, 512], "activation": "relu", "optimizer": "adam", "learning_rate": 0.001,
+    "batch_size": 128, "epochs": 20,
+}  # fmt: skip
+SPACE_VARIANTS = {  # the notes' space with one change, named as its study: name -> (params, starts kept, starts added)
+    "notes-chapter-starts": ({}, 2, []),  # the chapter's two models only: sweep's starts until 2026-12-03
+    "notes-held-rate": ({"lr_schedule": "constant"}, None, []),  # the notes' held rate: the default until 2026-12-03
+    "notes-wide-long": ({}, None, [WIDE_LONG]),
 }
 CONTENDERS = {  # name -> (command after `python`, study name, environment); {url}, {budget}, {seed} are filled in
     "sweep (defaults)": (SWEEP, "notes", {}),
@@ -58,6 +63,7 @@ CONTENDERS = {  # name -> (command after `python`, study name, environment); {ur
     "sweep with a patient median": ([*SWEEP, "--pruner", "patient"], "notes", {}),
     "sweep with the chapter's starts only": ([*SWEEP, "--space", "{space}"], "notes-chapter-starts", {}),
     "sweep with the rate held": ([*SWEEP, "--space", "{space}"], "notes-held-rate", {}),
+    "sweep with the wide start for 20 epochs too": ([*SWEEP, "--space", "{space}"], "notes-wide-long", {}),
 }
 PEERS = ",".join(list(CONTENDERS)[:4])  # the issue's four; the levers run when named
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]
@@ -87,10 +93,10 @@ def variant_space(name: str, folder: Path) -> str:
     import yaml
 
     document = yaml.safe_load(NOTES.read_text())
-    params, kept = SPACE_VARIANTS[name]
+    params, kept, added = SPACE_VARIANTS[name]
     document["name"] = name
     document["params"].update(params)
-    document["starts"] = document.get("starts", [])[:kept]
+    document["starts"] = document.get("starts", [])[:kept] + added
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return str(path)
