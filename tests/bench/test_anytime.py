@@ -36,14 +36,12 @@ HERE = Path(__file__).resolve().parent
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
 NOTES = HERE.parents[1] / "search_spaces" / "notes.yaml"
-WIDE_LONG = {  # the notes' wide start for the space's most epochs, as KerasTuner's Hyperband continues it
-    "hidden_layers": 2, "units": [512, 512], "activation": "relu", "optimizer": "adam", "learning_rate": 0.001,
-    "batch_size": 128, "epochs": 20,
-}  # fmt: skip
-SPACE_VARIANTS = {  # the notes' space with one change, named as its study: name -> (params, starts kept, starts added)
-    "notes-chapter-starts": ({}, 2, []),  # the chapter's two models only: sweep's starts until 2026-12-03
-    "notes-held-rate": ({"lr_schedule": "constant"}, None, []),  # the notes' held rate: the default until 2026-12-03
-    "notes-wide-long": ({}, None, [WIDE_LONG]),
+# the notes' space with one change, named as its study: name -> (params replaced, starts kept, the last start again
+# with these values, or None)
+SPACE_VARIANTS = {
+    "notes-chapter-starts": ({}, 2, None),  # the chapter's two models only: sweep's starts until 2026-12-03
+    "notes-held-rate": ({"lr_schedule": "constant"}, None, None),  # the notes' held rate: the default until 2026-12-03
+    "notes-wide-long": ({}, None, {"epochs": 20}),  # the wide start for the space's most epochs, as Hyperband trains it
 }
 CONTENDERS = {  # name -> (command after `python`, study name, environment); {url}, {budget}, {seed} are filled in
     "sweep (defaults)": (SWEEP, "notes", {}),
@@ -93,10 +91,11 @@ def variant_space(name: str, folder: Path) -> str:
     import yaml
 
     document = yaml.safe_load(NOTES.read_text())
-    params, kept, added = SPACE_VARIANTS[name]
+    params, kept, again = SPACE_VARIANTS[name]
+    starts = document.get("starts", [])
     document["name"] = name
     document["params"].update(params)
-    document["starts"] = document.get("starts", [])[:kept] + added
+    document["starts"] = starts[:kept] + ([{**starts[-1], **again}] if again else [])
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return str(path)
