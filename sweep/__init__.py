@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 # way to recover from dead workers, and the warning would repeat in every worker process.
 warnings.filterwarnings("ignore", message=r".*(is experimental|experimental feature).*")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from sweep.api import Study, load, run  # noqa: E402  (after the environment settings above)
 

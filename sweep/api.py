@@ -90,7 +90,7 @@ def run(
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
     lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
-    ``space``: a name from search_spaces/, a YAML path, a dict of the file's shape, or a SearchSpace.
+    ``space``: a built-in space's name (``sweep spaces``), a YAML path, a dict of the file's shape, or a SearchSpace.
     ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
     class probabilities, as a function or 'module:function'; the space's parameters are then its own names.
     ``warm_start``: an earlier study in the same storage whose best trials a new study tries first, after the

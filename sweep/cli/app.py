@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from sweep import api
+from sweep import __version__, api
 
 BAD_INPUT = 2  # like click's usage errors: the command line, a space or a config file is wrong
 
@@ -90,6 +90,9 @@ def _storage_url(ctx, param, value: str | None) -> str | None:
     return value
 
 
+space_option = click.option(
+    "--space", default="notes", help="A search-space file, or the name of a built-in space (see `sweep spaces`)."
+)
 storage_option = click.option(
     "--storage", default=None, callback=_storage_url, help=f"Optuna storage URL [default: {api.DEFAULT_STORAGE}]."
 )
@@ -116,7 +119,7 @@ def with_data_options(function):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.version_option(package_name="sweep")
+@click.version_option(version=__version__, prog_name="sweep")
 def main() -> None:
     """Hyperparameter sweeps for Keras models on Fashion-MNIST, driven by Optuna."""
 

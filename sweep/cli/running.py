@@ -14,6 +14,7 @@ from sweep.cli.app import (
     FuseSize,
     main,
     print_table,
+    space_option,
     storage_option,
     study_option,
     user_errors,
@@ -43,7 +44,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 
 
 @main.command()
-@click.option("--space", default="notes", help="Search-space file, or a name from search_spaces/.")
+@space_option
 @click.option(
     "--trials",
     type=click.IntRange(min=1),
@@ -199,7 +200,7 @@ def baseline(data_dir, max_train):
 
 
 @main.command()
-@click.option("--space", default="notes", help="Search-space file, or a name from search_spaces/.")
+@space_option
 @click.option("--budget", type=Duration(), default="10m", help="Wall-clock budget per engine: 10m, 1h, 600.")
 @click.option(
     "--engines",

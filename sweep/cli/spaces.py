@@ -11,7 +11,7 @@ from sweep.cli.app import main, user_errors
 @main.command()
 @user_errors
 def spaces():
-    """List the search spaces in search_spaces/."""
+    """List the built-in search spaces (they ship with the package; pass your own as a path)."""
     for space in api.available_spaces():
         click.echo(f"{space.name:<12} {space.description}")
 

@@ -9,6 +9,7 @@ parameter and what was expected. Sampling is written once against the small
 from __future__ import annotations
 
 import dataclasses
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +27,8 @@ from sweep.space.vocabulary import (  # noqa: F401  (re-exported: the names call
     SpaceError,
 )
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+# The built-in spaces: search_spaces/ in a checkout, sweep/search_spaces/ in an installed wheel (pyproject.toml)
+SPACES_DIR = resources.files("sweep.search_spaces")
 
 
 class Suggester(Protocol):
@@ -151,7 +153,7 @@ def _per_layer(value: Any, layers: int) -> list:
 
 
 def resolve_path(space: str | Path) -> Path:
-    """A path as given, or a bare name looked up in ``search_spaces/``."""
+    """A path as given, or a bare name looked up among the built-in spaces."""
     path = Path(space)
     if path.suffix or path.exists():
         return path
@@ -159,7 +161,8 @@ def resolve_path(space: str | Path) -> Path:
 
 
 def available_spaces() -> list[SearchSpace]:
-    return [load_space(path) for path in sorted(SPACES_DIR.glob("*.yaml"))]
+    files = [entry for entry in SPACES_DIR.iterdir() if entry.name.endswith(".yaml")]
+    return [load_space(path) for path in sorted(files, key=lambda entry: entry.name)]
 
 
 def load_space(space: str | Path | dict | SearchSpace, model: Any = None) -> SearchSpace:
