@@ -7,6 +7,7 @@ notebook and the other way round. Reading a study (``load``, ``table``, ``best``
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ DataArgument = Any  # None (Fashion-MNIST), a path (.npz, or a Fashion-MNIST fol
 
 def run(
     space: Any = "notes",
-    trials: int | None = 20,
+    trials: int | None = None,
     timeout: str | float | None = None,
     *,
     data: DataArgument = None,
@@ -80,7 +81,10 @@ def run(
 ) -> Study:
     """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
 
-    ``timeout`` takes '8h', '90m', '1h30m' or seconds. ``data``: None for Fashion-MNIST, the path of an
+    ``trials``: the finished trials the study should hold (a resumed study runs the missing ones). ``timeout``
+    takes '8h', '90m', '1h30m' or seconds. Given a timeout and no trial count, the run goes on until the
+    deadline (as Optuna's ``optimize(n_trials=None, timeout=...)``); given both, it stops at whichever comes
+    first; given neither, it runs 20 trials. ``data``: None for Fashion-MNIST, the path of an
     .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
@@ -97,19 +101,20 @@ def run(
     space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
-    from sweep.search import SweepSettings, check_options, launch
+    from sweep.search import SweepSettings, check_options, launch, trial_target
     from sweep.space import load_space
     from sweep.training import Builder, resolve_fuse
 
     check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow)
+    seconds = parse_duration(timeout) if timeout is not None else None
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     settings = SweepSettings(
         space=space,
         storage=storage,
         study=study,
-        trials=trials,
-        timeout=parse_duration(timeout) if timeout is not None else None,
+        trials=trial_target(trials, seconds),
+        timeout=seconds,
         sampler=sampler,
         pruner=pruner,
         prune_hopeless=prune_hopeless,
@@ -121,7 +126,7 @@ def run(
         max_failures=max_failures,
         recycle_after=recycle_after,
         fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
-        started=started,
+        started=started or time.time(),  # the timeout counts from the call, as the CLI's from its command
         model=builder.reference,
         warm_start=load(warm_start, storage).best_configs() if warm_start else (),
     )

@@ -48,10 +48,16 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 @click.option(
     "--trials",
     type=click.IntRange(min=1),
-    default=20,
-    help="Total finished trials the study should hold; a resumed study only runs the missing ones.",
+    default=None,
+    help="Total finished trials the study should hold; a resumed study only runs the missing ones "
+    "[default: 20; with --timeout, no count: the run goes on until the deadline].",
 )
-@click.option("--timeout", type=Duration(), default=None, help="Wall-clock budget for this run: 8h, 90m, 45s, 3600.")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default=None,
+    help="Wall-clock budget for this run (8h, 90m, 45s, 3600); with --trials, whichever comes first.",
+)
 @storage_option
 @study_option
 @click.option("--sampler", type=click.Choice(api.SAMPLERS), default="tpe")

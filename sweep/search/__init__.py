@@ -6,6 +6,7 @@ EXPORTS = {
     "SweepSettings": "settings",
     "SweepStopped": "settings",
     "Recycle": "settings",
+    "trial_target": "settings",
     "run_sweep": "driver",
     "open_study": "study",
     "record_baseline": "study",

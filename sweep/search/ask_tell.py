@@ -255,11 +255,12 @@ def run_group(
             for branch in list(hooks.running.values()):
                 hooks.failed(branch, "the group stopped: see the log")
             raise
-    log.info(
-        "%s: %d trials in %.0f s, %.0f%% of places live",
-        hooks.group_name,
-        hooks.told,
-        time.perf_counter() - started,
-        100 * stats.live_share,
-    )
+    if hooks.told:  # a group that opened at the deadline took no trial: nothing to report
+        log.info(
+            "%s: %d trials in %.0f s, %.0f%% of places live",
+            hooks.group_name,
+            hooks.told,
+            time.perf_counter() - started,
+            100 * stats.live_share,
+        )
     return hooks.told

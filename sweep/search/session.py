@@ -41,7 +41,7 @@ def launch(
         raise ValueError("--workers starts Optuna workers; --engine keras-tuner searches in one process")
     setup_logging(log_file, console=console)
     name = settings.study_name(settings.search_space())
-    log.info("study %r in %s", name, mask(settings.storage or DEFAULT_STORAGE))
+    log.info("study %r in %s: %s", name, mask(settings.storage or DEFAULT_STORAGE), settings.stopping_rule())
     if workers > 1:
         return _run_workers(settings, workers, log_file)
     line = Progress(settings.timeout, settings.trials, settings.started)

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sweep.data import DataSource
+from sweep.results import format_seconds
 from sweep.space import SearchSpace, load_space
 from sweep.training import Builder
 
@@ -14,6 +15,7 @@ FINISHED = ("COMPLETE", "PRUNED")
 INTERRUPTED = "interrupted by a signal; retried on resume"
 NOT_RUN = "not run: the study reached its trial count while it was asked"
 MAX_CONSECUTIVE_FAILURES = 5
+DEFAULT_TRIALS = 20  # a run given neither a trial count nor a timeout
 
 
 class SweepStopped(RuntimeError):
@@ -74,3 +76,18 @@ class SweepSettings:
 
     def study_name(self, space: SearchSpace) -> str:
         return self.study or space.name
+
+    def stopping_rule(self) -> str:
+        """When this run stops, in the words of its start line."""
+        if self.trials is None:
+            return f"runs until the deadline ({format_seconds(self.timeout)}), however many trials that takes"
+        count = f"until the study holds {self.trials} finished trials"
+        return f"{count} or {format_seconds(self.timeout)} pass, whichever comes first" if self.timeout else count
+
+
+def trial_target(trials: int | None, timeout: float | None) -> int | None:
+    """The finished trials a run aims at. Without ``trials``, a run with a timeout goes on until the deadline
+    (as Optuna's ``optimize(n_trials=None, timeout=...)``), and a run with neither stops at DEFAULT_TRIALS."""
+    if trials is not None:
+        return trials
+    return None if timeout else DEFAULT_TRIALS
