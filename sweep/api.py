@@ -66,7 +66,7 @@ def run(
     leaders_first: bool = False,
     grow: bool = False,
     seed: int = 42,
-    max_train: int | None = None,
+    max_train: int | str | None = None,
     max_failures: int = 5,
     fuse: int | str = "auto",
     progress: bool | None = None,
@@ -150,7 +150,7 @@ def study_name(space: Any = "notes", study: str | None = None, model: Any = None
     return study or load_space(space, model).name
 
 
-def baseline(data: DataArgument = None, max_train: int | None = None) -> dict[str, float]:
+def baseline(data: DataArgument = None, max_train: int | str | None = None) -> dict[str, float]:
     """The SGDClassifier figures, as ``sweep baseline`` prints them: cv_accuracy, val_accuracy, train_images."""
     from sweep.data import DataSource, compute_baseline
 
@@ -158,15 +158,19 @@ def baseline(data: DataArgument = None, max_train: int | None = None) -> dict[st
     return compute_baseline(source.split(max_train), source)
 
 
-def train(path: str | Path, test: bool = False, data: DataArgument = None, max_train: int | None = None) -> dict:
-    """Retrain the config of a ``sweep best`` (or bare config) file, as ``sweep train`` does."""
-    from sweep.results import read_config, read_data_order, recorded_data, recorded_model, retrain
+def train(path: str | Path, test: bool = False, data: DataArgument = None, max_train: int | str | None = None) -> dict:
+    """Retrain the config of a ``sweep best`` (or bare config) file, as ``sweep train`` does: on the training rows
+    its study trained on, unless ``max_train`` names a number or ``"all"`` (every row; the score then differs)."""
+    from sweep.results import read_config, read_data_order, recorded_data, recorded_model, recorded_rows, retrain
 
     config, seed = read_config(path)
     _log_to(RESULTS / "train.log")  # TensorFlow's native lines are kept there, as a run keeps them in STUDY.log
     source = recorded_data(path, data_source(data))  # a `sweep best` file names the .npz its study ran on
     order = read_data_order(path)  # a fused trial's batches, in the order it saw them
-    return retrain(config, source, max_train, with_test=test, seed=seed, order=order, builder=recorded_model(path))
+    return retrain(
+        config, source, max_train, test, seed=seed, order=order, builder=recorded_model(path),
+        study_rows=recorded_rows(path),
+    )  # fmt: skip
 
 
 def compare(
@@ -178,7 +182,7 @@ def compare(
     seed: int = 42,
     fuse: int | str = "auto",
     data: DataArgument = None,
-    max_train: int | None = None,
+    max_train: int | str | None = None,
     console: bool = False,
     model: Any = None,
 ):
@@ -301,6 +305,11 @@ class Study:
         return self._stored.user_attrs.get("model")
 
     @property
+    def train_images(self) -> int | None:
+        """The training rows the study's trials trained on (``--max-train``, or every row of the split)."""
+        return (self.baseline or {}).get("train_images")
+
+    @property
     def data(self) -> dict[str, Any] | None:
         """The data the study ran on: name, fingerprint, path (own data), input_shape, classes, scale."""
         return self._stored.user_attrs.get("data")
@@ -335,12 +344,17 @@ class Study:
         return tuple(scored_config(trial) for trial in complete[:top])
 
     def train(
-        self, config_or_best: Any = None, test: bool = False, data: DataArgument = None, max_train: int | None = None
+        self,
+        config_or_best: Any = None,
+        test: bool = False,
+        data: DataArgument = None,
+        max_train: int | str | None = None,
     ) -> dict[str, Any]:
-        """Retrain a config (default: the best trial's) on the study's data, as ``sweep train`` does.
+        """Retrain a config (default: the best trial's) on the study's data and training rows, as ``sweep train``.
 
         ``config_or_best``: a record from ``best()``, a bare trial config, or a path to either.
-        ``test=True`` also evaluates once on the test set.
+        ``test=True`` also evaluates once on the test set. ``max_train``: a number of rows, or ``"all"`` for every
+        training row (the score then differs from the table's); the result's ``train_rows`` says which were used.
         """
         from sweep.data import DataSource
         from sweep.results import TRAINING_SEED, read_config, read_data_order, retrain
@@ -355,10 +369,15 @@ class Study:
         _log_to(RESULTS / f"{self.name}.log")
         source = DataSource.for_study(self.data, data_source(data))
         builder = Builder.of(self.model)  # the study's builder (a function handed over here is found again)
-        return retrain(config, source, max_train, with_test=test, seed=seed, order=order, builder=builder)
+        return retrain(
+            config, source, max_train, test, seed=seed, order=order, builder=builder, study_rows=self.train_images
+        )  # fmt: skip
 
-    def export(self, path: str | Path | None = None, data: DataArgument = None, max_train: int | None = None) -> dict:
-        """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics."""
+    def export(
+        self, path: str | Path | None = None, data: DataArgument = None, max_train: int | str | None = None
+    ) -> dict:
+        """Export the best trial as ``sweep export`` does (default folder results/STUDY/export); its metrics.
+        Retrains on the study's training rows unless ``max_train`` names a number or ``"all"``."""
         from sweep.results import export_best
 
         _log_to(RESULTS / f"{self.name}.log")

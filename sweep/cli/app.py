@@ -39,19 +39,23 @@ class Duration(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-class FuseSize(click.ParamType):
-    """``auto`` or a whole number of trials per fused group, at least 1."""
+class CountOrWord(click.ParamType):
+    """A whole number from 1, or one word: ``auto`` group size for --fuse, ``all`` training rows for --max-train."""
 
-    name = "fuse"
+    def __init__(self, word: str, what: str):
+        self.word, self.what = word, what
+        self.name = f"N|{word}"
 
     def convert(self, value, param, ctx):
-        if value == "auto" or (isinstance(value, int) and value >= 1):
+        if value == self.word or (isinstance(value, int) and value >= 1):
             return value
         if str(value).isdigit() and int(value) >= 1:
             return int(value)
-        self.fail(
-            f"{value!r} is not a group size; use auto or a whole number from 1 (1: one trial at a time)", param, ctx
-        )
+        self.fail(f"{value!r} is not {self.what}; use {self.word} or a whole number from 1", param, ctx)
+
+
+def fuse_size() -> CountOrWord:
+    return CountOrWord("auto", "a group size (1: one trial at a time)")
 
 
 def user_errors(function):
@@ -108,7 +112,13 @@ data_options = [
         help="Your own .npz (x_train, y_train[, x_test, y_test]), or the folder with the four Fashion-MNIST .gz "
         "files [default: Fashion-MNIST]. Retraining a study's trials defaults to the .npz the study ran on.",
     ),
-    click.option("--max-train", type=click.IntRange(min=1), default=None, help="Use only the first N training images."),
+    click.option(
+        "--max-train",
+        type=CountOrWord("all", "a number of training rows"),
+        default=None,
+        help="Use only the first N training images, or all. Retraining a study's trial (train, export) uses the "
+        "rows the study trained on unless told otherwise [default: all for a run].",
+    ),
 ]
 
 

@@ -120,8 +120,8 @@ def export(study, storage, out, data_dir, max_train):
         f"(config.json, config.yaml, train_best.py, model.keras, metrics.json)"
     )
     click.echo(
-        f"val_accuracy {metrics['val_accuracy']:.4f} retrained ({metrics['train_images']} training images; "
-        f"the sweep measured {metrics['sweep_val_accuracy']:.4f})"
+        f"val_accuracy {metrics['val_accuracy']:.4f} retrained on {metrics['train_rows']} "
+        f"(the sweep measured {metrics['sweep_val_accuracy']:.4f})"
     )
     if "test_accuracy" in metrics:
         click.echo(

@@ -11,7 +11,7 @@ import click
 from sweep import api
 from sweep.cli.app import (
     Duration,
-    FuseSize,
+    fuse_size,
     main,
     print_table,
     space_option,
@@ -101,7 +101,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 )
 @click.option(
     "--fuse",
-    type=FuseSize(),
+    type=fuse_size(),
     default="auto",
     help="Trials trained together as one Keras program: a number, or auto (8 on CPU, 64 on a GPU); 1: one at a time.",
 )
@@ -181,10 +181,10 @@ def _continue_in_a_fresh_process(handover, started: float) -> None:
 @with_data_options
 @user_errors
 def train(config_file, test, data_dir, max_train):
-    """Retrain a config (from `sweep best`) and print its validation accuracy."""
+    """Retrain a config (from `sweep best`) on its study's training rows and print its validation accuracy."""
     metrics = api.train(config_file, test, data_dir, max_train)
     click.echo(
-        f"val_accuracy {metrics['val_accuracy']:.4f}  ({metrics['train_images']} training images, "
+        f"val_accuracy {metrics['val_accuracy']:.4f}  (on {metrics['train_rows']}; "
         f"{metrics['epochs']} epochs, {metrics['fit_seconds']:.1f} s)"
     )
     if test and "test_accuracy" in metrics:
@@ -217,7 +217,7 @@ def baseline(data_dir, max_train):
 @storage_option
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed, the same for every engine.")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "markdown", "json"]), default="text")
-@click.option("--fuse", type=FuseSize(), default="auto", help="Optuna's group size, as in `sweep run --fuse`.")
+@click.option("--fuse", type=fuse_size(), default="auto", help="Optuna's group size, as in `sweep run --fuse`.")
 @model_option
 @with_data_options
 @user_errors

@@ -10,6 +10,7 @@ EXPORTS = {
     "DataSource": "source",
     "load_split": "source",
     "Split": "split",
+    "ALL_ROWS": "split",
     "DatasetError": "errors",
     "KEYS": "own",
     "save_arrays": "own",

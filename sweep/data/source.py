@@ -17,7 +17,7 @@ import numpy as np
 
 from sweep.data import fashion, own
 from sweep.data.errors import DatasetError
-from sweep.data.split import Split, split_rows
+from sweep.data.split import ALL_ROWS, Split, split_rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,9 +54,10 @@ class DataSource:
                     "input_shape": list(data.input_shape), "classes": data.classes, "scale": data.scale}  # fmt: skip
         return fashion.identity(fashion.find_data_dir(self.path))
 
-    def split(self, max_train: int | None = None) -> Split:
-        """The notes' split (cached per process): ``train_test_split(test_size=0.2, random_state=42)``."""
-        return _split(self, max_train)
+    def split(self, max_train: int | str | None = None) -> Split:
+        """The notes' split (cached per process): ``train_test_split(test_size=0.2, random_state=42)``; the first
+        ``max_train`` training rows, or every one for None or ``"all"``."""
+        return _split(self, None if max_train == ALL_ROWS else max_train)
 
     @property
     def has_test_set(self) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 
 VALIDATION_SHARE = 0.2
 SPLIT_SEED = 42
+ALL_ROWS = "all"  # max_train's word for every training row (a run's default; a retrain says it to leave the study's)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,6 +38,7 @@ EXPORTS = {
     "read_data_order": "export",
     "recorded_data": "export",
     "recorded_model": "export",
+    "recorded_rows": "export",
     "retrain": "export",
     "scored_config": "export",
     "write_json": "export",

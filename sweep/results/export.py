@@ -114,6 +114,12 @@ def recorded_data(path: str | Path, given=None):
     return DataSource.for_study(document.get("data") if isinstance(document, dict) else None, given)
 
 
+def recorded_rows(path: str | Path) -> int | None:
+    """The training rows a ``sweep best`` file's study trained on; None for a bare config (every row)."""
+    document = _read_record(path)
+    return document.get("train_images") if isinstance(document, dict) else None
+
+
 def read_data_order(path: str | Path):
     """The fused group's data order stored in a ``sweep best`` file, or None (Keras shuffles)."""
     from sweep.training import DataOrder
@@ -128,32 +134,52 @@ def _read_record(path: str | Path):
     return yaml.safe_load(Path(path).read_text())
 
 
+def retraining_rows(max_train: int | str | None, study_rows: int | None) -> int | str | None:
+    """The training rows a retrain uses: the study's own (its record's ``train_images``) unless ``max_train``
+    names others, or ``"all"`` (``sweep.data.ALL_ROWS``) for every row. Only the study's rows give the table's
+    score again."""
+    return study_rows if max_train is None else max_train
+
+
+def rows_note(max_train: int | str | None, study_rows: int | None, used: int) -> str:
+    """How many rows a retrain used, and whether its score can be compared with the table's."""
+    if max_train is None and study_rows:
+        return f"the study's {used} training rows, as its trials trained"
+    if study_rows and used != study_rows:
+        return f"{used} training rows, not the study's {study_rows}: the score will differ from the table's"
+    return f"{used} training rows"
+
+
 def retrain(
     config: dict[str, Any],
     data=None,
-    max_train: int | None = None,
+    max_train: int | str | None = None,
     with_test: bool = False,
     save_to: str | Path | None = None,
     seed: int = TRAINING_SEED,
     order=None,
     builder=None,
+    study_rows: int | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` again on the sweep's split; evaluate on the test set only if asked.
 
-    ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
+    ``study_rows``: the training rows the study trained on, used unless ``max_train`` says otherwise (a number,
+    or ``"all"``). ``save_to`` keeps the trained model as a ``.keras`` file, which the test accuracy then measures.
     """
     from sweep.data import DataSource
     from sweep.training import OURS, evaluate, release, train
 
     data = DataSource.of(data)
-    split = data.split(max_train)
+    split = data.split(retraining_rows(max_train, study_rows))
     result = train(config, split, keep_model=True, seed=seed, order=order, builder=builder or OURS)
     metrics = {
         "val_accuracy": result.val_accuracy,
         "epochs": result.epochs_run,
         "fit_seconds": round(result.fit_seconds, 2),
         "train_images": len(split.y_train),
+        "train_rows": rows_note(max_train, study_rows, len(split.y_train)),
     }
+    log.info("retrained on %s", metrics["train_rows"])
     model = result.model
     if save_to is not None:
         result.model.save(save_to)
@@ -173,7 +199,7 @@ def load_model(path: str | Path):
     return keras.saving.load_model(path, safe_mode=True)
 
 
-def export_best(study, out_dir: str | Path, data=None, max_train: int | None = None) -> dict[str, Any]:
+def export_best(study, out_dir: str | Path, data=None, max_train: int | str | None = None) -> dict[str, Any]:
     """The best trial, ready to leave the project.
 
     Writes config.json and config.yaml (the trial config), train_best.py (plain Keras and numpy),
@@ -193,14 +219,16 @@ def export_best(study, out_dir: str | Path, data=None, max_train: int | None = N
     write_json(config, out / "config.json")
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     data = DataSource.for_study(record["data"], data)  # the study's own .npz unless told otherwise
-    split = data.split(max_train)
+    split = data.split(retraining_rows(max_train, record["train_images"]))
     builder = Builder.of(record["model"])
     architecture = builder.build(config, input_shape=split.input_shape, classes=split.classes)
     # train_best.py seeds as the trial did: it retrains this very model
     (out / "train_best.py").write_text(render_script(config, record, architecture, record["seed"]))
     release(architecture)
     order = DataOrder.from_record(record["data_order"])
-    metrics = retrain(config, data, max_train, True, out / "model.keras", record["seed"], order, builder)
+    metrics = retrain(
+        config, data, max_train, True, out / "model.keras", record["seed"], order, builder, record["train_images"]
+    )
     summary = {
         "study": record["study"],
         "trial": record["trial"],

@@ -44,9 +44,10 @@ TEMPLATE = string.Template('''\
 
 Written by `sweep export`. Needs only numpy and keras:
 
-    python train_best.py [--max-train N] [--data-dir DIR] [--data FILE.npz]
+    python train_best.py [--max-train N|all] [--data-dir DIR] [--data FILE.npz]
 
-The sweep measured val_accuracy $val_accuracy for this configuration$train_note.
+The sweep measured val_accuracy $val_accuracy for this configuration$train_note. The script trains on the
+same rows by default; --max-train all trains on every training row (a different score from the sweep's).
 It ran on $data_name (fingerprint $data_fingerprint).$model_note The validation split is the project's:
 scikit-learn's train_test_split(test_size=0.2, random_state=42) of the training images,
 reproduced here with numpy alone.
@@ -76,6 +77,7 @@ DATA_DIRS = [Path("/usr/share/datasets/fashion-mnist"), Path("~/.keras/datasets/
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 DATA_FILE = $data_file  # None: Fashion-MNIST; else the .npz (x_train, y_train) the sweep ran on
 SCALE = $scale  # inputs are divided by this, as in the sweep
+TRAIN_IMAGES = $train_images  # the training rows the sweep's trials trained on (None: every row)
 
 
 def find_data_dir(explicit=None):
@@ -142,7 +144,12 @@ $build_function
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-train", type=int, default=None, help="use only the first N training images")
+    parser.add_argument(
+        "--max-train",
+        type=lambda value: value if value == "all" else int(value),
+        default=TRAIN_IMAGES,
+        help="the first N training images, or all [default: the sweep's %(default)s]",
+    )
     parser.add_argument("--data-dir", default=os.environ.get("SWEEP_DATA_DIR"), help="folder with the .gz files")
     parser.add_argument("--data", default=DATA_FILE, help="the .npz (x_train, y_train) the sweep ran on")
     args = parser.parse_args()
@@ -150,9 +157,11 @@ def main():
     images, labels = load_training_data(args.data, args.data_dir)
     images = images.astype(np.float32) / np.float32(SCALE)
     x_train, y_train, x_val, y_val = split_80_20(images, labels)
-    if args.max_train:
+    if args.max_train not in (None, "all"):
         x_train, y_train = x_train[: args.max_train], y_train[: args.max_train]
-    print(f"{len(y_train)} training images, {len(y_val)} validation images")
+    same = TRAIN_IMAGES in (None, len(y_train))
+    rows = "the sweep's rows" if same else f"not the sweep's {TRAIN_IMAGES}: the score will differ from the sweep's"
+    print(f"{len(y_train)} training images ({rows}), {len(y_val)} validation images")
 
     keras.utils.set_random_seed(SEED)  # the seed `sweep export` trained model.keras with
     model = build_model()
@@ -186,7 +195,8 @@ def render_script(config: dict[str, Any], record: dict[str, Any], model, seed: i
         study=record["study"],
         trial=record["trial"],
         val_accuracy=f"{record['val_accuracy']:.4f}",
-        train_note=f" on {train_images} training images (pass --max-train {train_images})" if train_images else "",
+        train_note=f" on {train_images} training images" if train_images else "",
+        train_images=repr(train_images),
         config_lines="\n".join(f"    {key}: {json.dumps(value)}" for key, value in config.items()),
         epochs=config["epochs"],
         seed=seed,

@@ -50,7 +50,7 @@ class SweepSettings:
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
     grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
     seed: int = 42
-    max_train: int | None = None
+    max_train: int | str | None = None  # the first N training rows; None or "all": every row
     data: DataSource | str | None = None  # a path is made a DataSource once, here
     max_failures: int = MAX_CONSECUTIVE_FAILURES
     worker: int = 0  # index among this machine's workers: varies the sampler seed

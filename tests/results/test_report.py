@@ -217,7 +217,7 @@ def _get_json(address: str, timeout: float = 30) -> dict:
 def exported(swept, tmp_path_factory):
     _, url, _ = swept
     out = tmp_path_factory.mktemp("export")
-    printed = sweep_cli("export", "--study", "tiny", "--storage", url, "--out", str(out), "--max-train", str(SMALL))
+    printed = sweep_cli("export", "--study", "tiny", "--storage", url, "--out", str(out))  # the study's rows
     return out, printed.stdout
 
 
@@ -238,6 +238,7 @@ def test_export_writes_config_model_and_labelled_metrics(exported, swept):
     assert 0.5 < metrics["val_accuracy"] < 1 and 0.5 < metrics["test_accuracy"] < 1
     assert metrics["test_images"] == 10_000 and "evaluated once" in metrics["test_note"]
     assert "TEST accuracy" in printed and "evaluated once" in printed
+    assert f"retrained on the study's {SMALL} training rows" in printed
     model = load_model(out / "model.keras")
     assert isinstance(model, keras.Model)
     x_val = load_split(None, SMALL).x_val[:7]
@@ -268,10 +269,11 @@ def test_train_best_script_reproduces_the_export_with_keras_and_numpy_only(expor
     # run it as a user would, with the project's packages made unimportable
     blocker = (
         "import runpy, sys; sys.modules.update(sweep=None, sklearn=None, optuna=None); "
-        "sys.argv = ['train_best.py', '--max-train', '2000']; runpy.run_path('train_best.py', run_name='__main__')"
+        "sys.argv = ['train_best.py']; runpy.run_path('train_best.py', run_name='__main__')"
     )
     result = subprocess.run([sys.executable, "-c", blocker], cwd=out, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{SMALL} training images (the sweep's rows)" in result.stdout  # by default, as the sweep trained
     printed = re.search(r"^val_accuracy (\d\.\d{4})$", result.stdout, re.MULTILINE)
     assert printed, result.stdout[-2000:]
     val_accuracy = float(printed.group(1))

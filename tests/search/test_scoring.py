@@ -40,8 +40,8 @@ def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse, 
     assert record["config"]["epochs"] == record["best_epoch"] == best_epoch and f"at epoch {best_epoch}" in printed
     cut_cosine = schedule == "cosine" and best_epoch < 10  # still anneals over the 10 epochs it trained with
     assert record["config"].get("decay_epochs") == (10 if cut_cosine else None)
-    out = sweep_cli("train", str(best_file), "--max-train", str(SMALL), cwd=tmp_path).stdout
-    assert f"{best_epoch} epochs" in out
+    out = sweep_cli("train", str(best_file), cwd=tmp_path).stdout  # the study's rows, without being told
+    assert f"{best_epoch} epochs" in out and f"the study's {SMALL} training rows" in out
     assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(trial.value, abs=RETRAIN_TOLERANCE)
 
 
@@ -55,3 +55,11 @@ def test_a_cosine_trial_cut_at_its_best_epoch_retrains_to_its_first_epochs():
     cut = scored_config(best)
     assert (cut["epochs"], cut["decay_epochs"]) == (3, 6)
     assert train(cut, split, seed=7).curve == pytest.approx(full.curve[:3], abs=0.002)
+
+
+def test_train_all_retrains_on_every_row_and_says_the_score_differs(tiny_sweep, tmp_path):
+    _, url, _ = tiny_sweep
+    best_file = tmp_path / "best.json"
+    sweep_cli("best", "--study", "tiny", "--storage", url, "--out", str(best_file), cwd=tmp_path)
+    out = sweep_cli("train", str(best_file), "--max-train", "all", cwd=tmp_path).stdout
+    assert f"on 48000 training rows, not the study's {SMALL}: the score will differ from the table's" in out
