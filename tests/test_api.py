@@ -1,8 +1,8 @@
 """The Python API: the walk-through notebook runs in a real Jupyter kernel, and its answers are the CLI's.
 
-results/reference/notebook.ipynb is executed top to bottom by nbclient with ipykernel, in a fresh folder,
-on scikit-learn's bundled digits; the tests then check what a notebook shows (the outputs of its cells)
-and read the studies it wrote through the API and the CLI.
+docs/pages/notebook.ipynb (the documentation site's walk-through) is executed top to bottom by nbclient with
+ipykernel, in a fresh folder, on scikit-learn's bundled digits; the tests then check what a notebook shows (the
+outputs of its cells) and read the studies it wrote through the API and the CLI.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from helpers import sweep_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "results" / "reference" / "notebook.ipynb"
+NOTEBOOK = ROOT / "docs" / "pages" / "notebook.ipynb"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PLOTLY = "application/vnd.plotly.v1+json"
 
