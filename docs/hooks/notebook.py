@@ -1,9 +1,10 @@
 """The walk-through notebook on the site, with its outputs, and its plotly figures drawn offline.
 
-The notebook is committed without outputs (tests/test_api.py executes it too). The build executes it
-here with nbclient, as the tests do, in a temporary folder as its working directory: it writes a
-``results/`` folder wherever it runs, and that must not land in docs/. The executed copy then replaces
-the committed one in the build, before mkdocs-jupyter converts it.
+The notebook is committed without outputs. The build executes it here with nbclient, as the tests do,
+in a temporary folder as its working directory: it writes a ``results/`` folder wherever it runs, and
+that must not land in docs/. (The test suite executes it once for its own checks and hands that copy
+over in SWEEP_DOCS_NOTEBOOK.) The executed copy then replaces the committed one in the build, before
+mkdocs-jupyter converts it.
 
 Two kinds of output need a hand. A plotly figure reaches a notebook as ``application/vnd.plotly.v1+json``
 alone, which nbconvert's HTML does not render at all (mkdocs-jupyter's ``include_requirejs`` only helps
@@ -17,10 +18,12 @@ not, so it is left out.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
@@ -40,10 +43,11 @@ def on_files(files, config):
     if committed is None:
         return files
     _workdir = Path(tempfile.mkdtemp(prefix="sweep-docs-notebook-"))
-    executed = execute(Path(committed.abs_src_path), _workdir)
+    static = for_static_html(executed(Path(committed.abs_src_path), _workdir))
+    nbformat.write(static, _workdir / NOTEBOOK)
     files.remove(committed)
     # a plain File rooted in the work folder: mkdocs-jupyter's wrapper cannot see a generated file's path
-    files.append(File(NOTEBOOK, str(executed.parent), config.site_dir, config.use_directory_urls))
+    files.append(File(NOTEBOOK, str(_workdir), config.site_dir, config.use_directory_urls))
     files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(plotly_js())))
     return files
 
@@ -61,24 +65,33 @@ def on_post_build(config):
         shutil.rmtree(_workdir, ignore_errors=True)
 
 
-def execute(notebook: Path, folder: Path) -> Path:
-    """Run the notebook top to bottom in ``folder``; the executed copy, made ready for static HTML."""
-    import nbformat
+def executed(notebook: Path, folder: Path):
+    """The notebook run top to bottom with ``folder`` as its working directory, or the copy that
+    SWEEP_DOCS_NOTEBOOK names: the test suite executes the notebook once for tests/test_api.py and the site."""
+    already = os.environ.get("SWEEP_DOCS_NOTEBOOK")
+    if already:
+        log.info("using %s, executed already", already)
+        return nbformat.read(already, as_version=4)
     from nbclient import NotebookClient
 
     log.info("executing %s in %s", notebook.name, folder)
     document = nbformat.read(notebook, as_version=4)
-    NotebookClient(document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    return document
+
+
+def for_static_html(document):
+    """Outputs that draw in a static page: plotly figures with an HTML twin, no widgets."""
     for cell in document.cells:
         if cell.cell_type == "code":
-            cell.outputs = [static(output) for output in cell.outputs if WIDGET not in output.get("data", {})]
+            cell.outputs = [with_html(output) for output in cell.outputs if WIDGET not in output.get("data", {})]
     document.metadata.pop("widgets", None)  # its presence makes nbconvert link the CDN's widget manager
-    executed = folder / notebook.name
-    nbformat.write(document, executed)
-    return executed
+    return document
 
 
-def static(output):
+def with_html(output):
     """A plotly figure's output with an HTML twin that draws it; any other output unchanged."""
     figure = output.get("data", {}).get(PLOTLY)
     if figure is not None:
