@@ -45,8 +45,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "sweep", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "--diff", "sweep", "tests", "noxfile.py")
+    session.run("ruff", "check", "sweep", "tests", "docs", "noxfile.py")
+    session.run("ruff", "format", "--check", "--diff", "sweep", "tests", "docs", "noxfile.py")
 
 
 @nox.session

@@ -3,8 +3,9 @@
 The notebook is committed without outputs. The build executes it here with nbclient, as the tests do,
 in a temporary folder as its working directory: it writes a ``results/`` folder wherever it runs, and
 that must not land in docs/. (The test suite executes it once for its own checks and hands that copy
-over in SWEEP_DOCS_NOTEBOOK.) The executed copy then replaces the committed one in the build, before
-mkdocs-jupyter converts it.
+over in SWEEP_DOCS_NOTEBOOK; set it to an executed copy under ``mkdocs serve`` too, which would otherwise
+execute the notebook again on every rebuild.) The executed copy then replaces the committed one in the
+build, before mkdocs-jupyter converts it.
 
 Two kinds of output need a hand. A plotly figure reaches a notebook as ``application/vnd.plotly.v1+json``
 alone, which nbconvert's HTML does not render at all (mkdocs-jupyter's ``include_requirejs`` only helps
