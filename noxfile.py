@@ -1,4 +1,4 @@
-"""Sessions: tests (the suite), lint (ruff), sweep (the main job), bench (benchmarks).
+"""Sessions: tests (the suite), lint (ruff), sweep (the main job), bench (benchmarks), docs (the site).
 
 Virtualenvs are reused and built with uv when it is there (``pip install "nox[uv]"``),
 so a second run starts in seconds.
@@ -45,8 +45,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "sweep", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "--diff", "sweep", "tests", "noxfile.py")
+    session.run("ruff", "check", "sweep", "tests", "docs", "noxfile.py")
+    session.run("ruff", "format", "--check", "--diff", "sweep", "tests", "docs", "noxfile.py")
 
 
 @nox.session
@@ -64,3 +64,13 @@ def bench(session: nox.Session) -> None:
     install(session, "[dev]")
     # one benchmark at a time (-n 0): each measures time, and a parallel neighbour would skew it
     session.run("pytest", "tests/bench", "-n", "0", "-s", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into docs/site/; --strict turns a broken link or reference into a failure.
+
+    The build executes the walk-through notebook (docs/hooks/notebook.py), so it trains for a minute or two."""
+    install(session, "[docs]")
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about MkDocs 2, printed on every build
+    session.run("mkdocs", "build", "--strict", "--config-file", "docs/mkdocs.yml", *session.posargs, env=quiet)

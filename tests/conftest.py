@@ -1,4 +1,5 @@
-"""Shared fixtures: the real dataset, small slices of it, temporary real storages (SQLite, PostgreSQL, Redis)."""
+"""Shared fixtures: the real dataset, small slices of it, temporary real storages (SQLite, PostgreSQL, Redis),
+the executed walk-through notebook and headless Chromium."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from helpers import POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
+from helpers import NOTEBOOK, POSTGRES, REDIS, SMALL, SPACES, sweep_cli, unavailable
 
 from sweep.search.workers import worker_environment
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Each xdist worker, and every `sweep` it starts, takes its share of the cores, as `sweep run --workers`
@@ -68,6 +72,52 @@ def tiny_sweep(shared_folder) -> tuple[Path, str, subprocess.CompletedProcess]:
     return folder, url, subprocess.CompletedProcess(*json.loads(outcome.read_text()))
 
 
+@pytest.fixture(scope="session")
+def executed_notebook(shared_folder) -> Path:
+    """The walk-through notebook executed top to bottom in a real kernel (nbclient, ipykernel), once per run:
+    the executed copy, in the folder that was its working directory (the studies it wrote are there).
+    tests/test_api.py reads its outputs and studies, tests/docs/ renders it into the site. Read only."""
+    folder = shared_folder / "walkthrough"
+    executed = folder / "executed.ipynb"
+    with only_one_worker_at_a_time(shared_folder / "walkthrough.lock"):
+        if not executed.exists():
+            import nbformat
+            from nbclient import NotebookClient
+
+            folder.mkdir(exist_ok=True)
+            notebook = nbformat.read(NOTEBOOK, as_version=4)
+            resources = {"metadata": {"path": str(folder)}}
+            NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources).execute()
+            nbformat.write(notebook, executed)
+    return executed
+
+
+@pytest.fixture(scope="module")
+def browse(tmp_path_factory):
+    """Headless Chromium on a local page, for the HTML report and the documentation site; installed with apt-get
+    when missing and possible, as .ci/run does: ``browse(page, "--dump-dom")`` returns what Chromium printed."""
+    found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    if not found and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
+        found = shutil.which("chromium")
+    if not found:
+        pytest.skip("Chromium is not installed and apt-get cannot install it here (not root, or no apt)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--proxy-server=127.0.0.1:9",  # a dead proxy: a page that needed the network would not draw
+        "--virtual-time-budget=5000",  # let plotly draw before the DOM is dumped or the screenshot taken
+    ]  # fmt: skip
+
+    def run(page: Path, *args: str) -> str:
+        command = [found, *flags, *args, page.resolve().as_uri()]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    return run
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'sweep.db'}"
@@ -108,7 +158,7 @@ def redis_url():
 # Longest first: pytest-xdist hands whole modules (--dist loadscope) to its workers in collection order, so the
 # modules that train go out first and the quick ones (space checks, the import graph) fill the gaps at the end,
 # instead of one worker finishing a long module alone while the other waits.
-HEAVIEST_FIRST = ("training", "search", "results", "data", "test_api.py", "space", "test_architecture.py")
+HEAVIEST_FIRST = ("training", "search", "results", "data", "test_api.py", "space", "test_architecture.py", "docs")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 TESTS = Path(__file__).resolve().parent
 SPACES = TESTS / "spaces"
+NOTEBOOK = TESTS.parent / "docs" / "pages" / "notebook.ipynb"  # the walk-through, committed without outputs
 SMALL = 2000  # training images for quick trials; validation stays the full 12,000
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/0"

@@ -1,8 +1,8 @@
 """The Python API: the walk-through notebook runs in a real Jupyter kernel, and its answers are the CLI's.
 
-results/reference/notebook.ipynb is executed top to bottom by nbclient with ipykernel, in a fresh folder,
-on scikit-learn's bundled digits; the tests then check what a notebook shows (the outputs of its cells)
-and read the studies it wrote through the API and the CLI.
+docs/pages/notebook.ipynb (the documentation site's walk-through) is executed top to bottom by nbclient with
+ipykernel, in a fresh folder, on scikit-learn's bundled digits; the tests then check what a notebook shows (the
+outputs of its cells) and read the studies it wrote through the API and the CLI.
 """
 
 from __future__ import annotations
@@ -17,24 +17,16 @@ import pandas as pd
 import pytest
 from helpers import sweep_cli
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "results" / "reference" / "notebook.ipynb"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PLOTLY = "application/vnd.plotly.v1+json"
 
 
 @pytest.fixture(scope="module")
-def walkthrough(tmp_path_factory):
-    """The executed notebook and the folder it ran in."""
+def walkthrough(executed_notebook):
+    """The executed notebook and the folder it ran in (tests/conftest.py runs it once for these tests and the site)."""
     import nbformat
-    from nbclient import NotebookClient
 
-    folder = tmp_path_factory.mktemp("notebook")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
-    return notebook, folder
+    return nbformat.read(executed_notebook, as_version=4), executed_notebook.parent
 
 
 def outputs(notebook, source_has: str = "") -> list[dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import runpy
 import select
@@ -27,7 +26,6 @@ from helpers import SMALL, sweep_cli
 from sweep.results.report import write_report
 
 PLOTS = 5  # best so far against time, optimization history, per-epoch curves, importances, parallel coordinates
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 SCRIPT_IMPORTS = {"argparse", "gzip", "os", "sys", "pathlib", "keras", "numpy"}
 
 
@@ -44,31 +42,6 @@ def report(swept) -> Path:
     printed = sweep_cli("report", "--study", "tiny", "--storage", url, cwd=folder).stdout.strip()
     assert printed == str(Path("results") / "tiny" / "report.html")  # the default place, printed
     return folder / printed
-
-
-@pytest.fixture(scope="module")
-def browse(tmp_path_factory):
-    """Headless Chromium on a local page; installed with apt-get when missing and possible, as .ci/run does."""
-    found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-    if not found and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
-        found = shutil.which("chromium")
-    if not found:
-        pytest.skip("Chromium is not installed and apt-get cannot install it here (not root, or no apt)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--proxy-server=127.0.0.1:9",  # a dead proxy: a page that needed the network would not draw
-        "--virtual-time-budget=5000",  # let plotly draw before the DOM is dumped or the screenshot taken
-    ]  # fmt: skip
-
-    def run(page: Path, *args: str) -> str:
-        command = [found, *flags, *args, page.resolve().as_uri()]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
-
-    return run
 
 
 class TableRows(HTMLParser):
