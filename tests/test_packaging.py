@@ -101,3 +101,15 @@ def test_the_worker_image_builds_from_the_dockerfile_and_runs_sweep():
     assert built.returncode == 0, built.stderr[-3000:]
     listed = subprocess.run(["docker", "run", "--rm", tag, "spaces"], capture_output=True, text=True, timeout=600)
     assert listed.returncode == 0 and "notes" in listed.stdout, listed.stderr[-3000:]
+
+
+def test_the_worker_examples_name_only_what_this_repository_builds_at_this_version():
+    """Kubernetes runs the image the Dockerfile builds, Slurm the wheel: both named at the package's version."""
+    pages = "\n".join(page.read_text() for page in (ROOT / "docs").rglob("*.md"))
+    images = re.findall(r"^\s*image:\s*(\S+)", pages, re.MULTILINE)
+    built = re.findall(r"docker build -t (\S+) \.", pages + (ROOT / "Dockerfile").read_text())
+    assert images and built, "the Kubernetes example names an image and says how to build it"
+    assert set(built) == {f"sweep:{sweep.__version__}"}
+    assert all(image.endswith(f"/sweep:{sweep.__version__}") for image in images), images
+    wheels = set(re.findall(r"sweep-(\S+)-py3-none-any\.whl", pages))
+    assert wheels == {sweep.__version__}, "the Slurm example installs the wheel of this version"
