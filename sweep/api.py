@@ -25,6 +25,7 @@ __getattr__, _ = exports(
         "ExportError": "sweep.results",
         "QueryError": "sweep.results",
         "StorageError": "sweep.results",
+        "UnknownStudy": "sweep.results",
         "best_record": "sweep.results",
         "mask": "sweep.results",
         "open_storage": "sweep.results",
@@ -228,47 +229,15 @@ def side_by_side(study_names, storage: str | None = None, top: int | None = None
     return combined[["study", *[column for column in combined.columns if column != "study"]]]
 
 
-class UnknownStudy(ValueError):
-    """The storage holds no study of that name."""
-
-
 def load(study: str | None = None, storage: str | None = None) -> Study:
     """A stored study; without a name, 'notes' or the storage's only study (as the CLI picks).
 
     A SQLite study of Optuna's known schema is read straight through ``sqlite3`` (``sweep.results.sqlite_study``:
     about 2 s less start-up for a table); ``Study.optuna`` opens Optuna's own study when it is needed.
     """
-    from sweep.results import DEFAULT_STORAGE, open_sqlite_study, sqlite_path, sqlite_study_names
+    from sweep.results import stored_study
 
-    url = storage or DEFAULT_STORAGE
-    path = sqlite_path(url)
-    if path is not None and not path.is_file():  # reading never creates an empty database
-        raise UnknownStudy(f"no study {study or 'notes'!r}: {path} does not exist; `sweep run` makes it")
-    names = sqlite_study_names(url)
-    if names is None:
-        return Study(optuna_study(study, storage), storage)
-    return Study(open_sqlite_study(url, pick_study(study, names, url)), storage)
-
-
-def optuna_study(study: str | None, storage: str | None):
-    """Optuna's study of that name, opened for reading (no schema upgrade check)."""
-    import optuna
-
-    from sweep.results import DEFAULT_STORAGE, open_storage, study_names
-
-    opened = open_storage(storage, read_only=True)
-    names = study_names(opened, storage or DEFAULT_STORAGE)  # not summaries: they read every trial once more
-    return optuna.load_study(study_name=pick_study(study, names, storage or DEFAULT_STORAGE), storage=opened)
-
-
-def pick_study(study: str | None, names: list[str], url: str) -> str:
-    """``study`` if the storage holds it; without a name, 'notes' or the storage's only study."""
-    from sweep.results import mask
-
-    name = study or ("notes" if "notes" in names or len(names) != 1 else names[0])
-    if name not in names:
-        raise UnknownStudy(f"no study {name!r} in {mask(url)}; studies there: {names or 'none'}")
-    return name
+    return Study(stored_study(study, storage), storage)
 
 
 class Study:
@@ -285,6 +254,8 @@ class Study:
     def optuna(self):
         """The underlying ``optuna.Study``."""
         import optuna
+
+        from sweep.results import optuna_study
 
         if not isinstance(self._stored, optuna.Study):
             self._stored = optuna_study(self._stored.study_name, self.storage)

@@ -144,7 +144,7 @@ BAD_INPUT = [
     ("run --recycle-after -1", "-1 is not in the range x>=0", 2),
     ("run --seed -1", "-1 is not in the range x>=0", 2),
     ("run --top 0", "0 is not in the range x>=1", 2),
-    ("run --max-train 0", "0 is not in the range x>=1", 2),
+    ("run --max-train 0", "'0' is not a number of training rows; use all or a whole number from 1", 2),
     ("run --data-dir {tmp}/nowhere", "does not exist", 2),
     ("run --space nowhere", "cannot read the search space", 2),
     ("run --storage ftp://host/db", "is not a storage URL", 2),
@@ -164,8 +164,8 @@ BAD_INPUT = [
     ("train {tmp}/unknown.json", "'neurons' is not in the model's vocabulary", 2),
     ("train {tmp}/seed.json", "'seed' must be a non-negative integer", 2),
     ("train {tmp}/momentum.json", "'momentum' applies to optimizer sgd or rmsprop only", 2),
-    ("train {tmp}/reference.json --max-train -3", "-3 is not in the range x>=1", 2),
-    ("baseline --max-train zero", "'zero' is not a valid integer", 2),
+    ("train {tmp}/reference.json --max-train -3", "'-3' is not a number of training rows", 2),
+    ("baseline --max-train zero", "'zero' is not a number of training rows", 2),
     ("space show nowhere", "cannot read the search space", 2),
 ]
 CONFIG_FILES = {
