@@ -125,8 +125,8 @@ def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
 
     command, study_name, env = CONTENDERS[name]
     assert PROBLEM == "notes" or name not in NOTES_ONLY, f"{name!r} runs on the notes problem only"
-    assert not (MAX_TRAIN and "naive" in study_name), "the hand-written loop trains on all the data: no --max-train"
     study_name = study_name or PROBLEM_STUDY
+    assert not (MAX_TRAIN and study_name == "naive"), "the hand-written loop trains on all the data: no --max-train"
     # SQLite serialises writers, so sweep refuses it for several workers; they share a journal file
     url = f"journal:///{folder / 'study.log'}" if "--workers" in command else f"sqlite:///{folder / 'study.db'}"
     space = variant_space(study_name, folder) if study_name in SPACE_VARIANTS else None
