@@ -203,17 +203,25 @@ def table_of(runs: pd.DataFrame) -> pd.DataFrame:
         line = {
             "contender": name,
             "seeds": len(group),
-            "median s to first result": f"{group['s to first result'].median():.0f} s",
+            "median s to first result": _median_seconds(group["s to first result"]),
         }
         for budget in BUDGETS:
-            column = group[f"best at {budget / 60:g} min"]
-            line[f"best at {budget / 60:g} min"] = f"{column.mean():.4f} ± {column.std():.4f}"
+            column = group[f"best at {budget / 60:g} min"].dropna()  # a seed with no trial finished has no best
+            shown = f"{column.mean():.4f} ± {column.std():.4f}" if len(column) else "none finished"
+            line[f"best at {budget / 60:g} min"] = f"{shown} ({len(column)}/{len(group)})"
         for target in TARGETS:
             reached = group[f"s to {target}"].dropna()
             shown = f"{reached.median():.0f} s" if len(reached) else "not reached"
             line[f"median s to {target}"] = f"{shown} ({len(reached)}/{len(group)})"
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+def _median_seconds(column: pd.Series) -> str:
+    """The median over the seeds that got there, and how many did."""
+    reached = column.dropna()
+    shown = f"{reached.median():.0f} s" if len(reached) else "never"
+    return f"{shown} ({len(reached)}/{len(column)})"
 
 
 def plot(points: dict[tuple[str, int], list[tuple]], baseline: float | None, path: Path) -> None:
