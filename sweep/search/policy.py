@@ -11,6 +11,8 @@ if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing hea
 SAMPLERS = ("tpe", "tpe-multivariate", "random")
 PRUNERS = ("median", "patient", "asha", "hyperband", "none")
 MEDIANS = ("median", "patient")  # the pruners that are Optuna's median rule
+# the pruners the hopeless rule can wrap: not Hyperband, whose brackets TPE reads from study.pruner itself
+HOPELESS_WRAPPED = (*MEDIANS, "asha")
 
 
 class OptionConflict(ValueError):
@@ -34,11 +36,11 @@ def check_options(
                 f"{flag} orders Optuna's fused groups, not {used}: "
                 f"drop {flag}, or use --engine optuna with --fuse auto or above 1"
             )
-    if prune_hopeless and (engine != "optuna" or pruner not in MEDIANS):
+    if prune_hopeless and (engine != "optuna" or pruner not in HOPELESS_WRAPPED):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
-            f"--prune-hopeless works with Optuna's median pruners only, not with {used}: "
-            "drop --prune-hopeless, or use --engine optuna --pruner median or patient"
+            f"--prune-hopeless works with Optuna's median and asha pruners only, not with {used}: "
+            "drop --prune-hopeless, or use --engine optuna --pruner median, patient or asha"
         )
 
 
@@ -117,7 +119,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
         return optuna.pruners.NopPruner()
     else:
         raise ValueError(f"pruner {name!r} is unknown; expected one of {', '.join(PRUNERS)}")
-    return _below_baseline(pruner) if prune_hopeless and name in MEDIANS else pruner
+    return _below_baseline(pruner) if prune_hopeless and name in HOPELESS_WRAPPED else pruner
 
 
 ASHA_MIN_EPOCHS = 1  # the first rung: one epoch, as KerasTuner's Hyperband starts its first bracket
@@ -130,7 +132,12 @@ def asha_pruner():
     three have). Unlike the median rule it needs no completed trials, so it judges the first fused group at
     once, and each rung compares trials at an epoch all of them trained, not against the one or two long trials
     that completed (the median's weakness at late epochs). Unlike ``hyperband`` it keeps a single bracket, so
-    TPE sees one pool of trials."""
+    TPE sees one pool of trials.
+
+    Optuna's rule promotes the first trial to reach a rung whatever its value, and in a fused group the first
+    to report is whichever bucket trained first: on the cnn benchmark a 15-epoch trial at 0.38 went through every
+    rung and held one of a growing group's two places for most of 5 minutes. ``--prune-hopeless`` wraps asha
+    too, so such a trial stops after ``HOPELESS_AFTER`` epochs."""
     import optuna
 
     return optuna.pruners.SuccessiveHalvingPruner(

@@ -45,9 +45,11 @@ def reported(pruner, curve: list[float], completed: tuple[list[float], ...] = ()
         ([0.30], (False, 1)),  # one epoch is too soon to judge
     ],
 )
-def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict):
-    assert reported(make_pruner("median", 10, prune_hopeless=True), curve) == verdict
-    assert reported(make_pruner("median", 10), curve) == (False, len(curve))  # the median rule alone sleeps
+@pytest.mark.parametrize("name", ["median", "asha"])
+def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict, name):
+    assert reported(make_pruner(name, 10, prune_hopeless=True), curve) == verdict
+    # alone, the median rule sleeps and successive halving promotes the first trial to reach each rung
+    assert reported(make_pruner(name, 10), curve) == (False, len(curve))
 
 
 SHORT, LONG = [0.80] * 5, [0.80] * 5 + [0.90] * 5  # completed trials: five epochs, or ten that end strong
