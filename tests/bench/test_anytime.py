@@ -98,6 +98,11 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     "sweep with Hyperband pruning": ([*PROBLEM_SWEEP, "--pruner", "hyperband"], None, {}),
     "sweep with ASHA pruning": ([*PROBLEM_SWEEP, "--pruner", "asha"], None, {}),
     "sweep with ASHA pruning and --grow": ([*PROBLEM_SWEEP, "--pruner", "asha", "--grow"], None, {}),
+    "sweep with ASHA, --grow and --prune-hopeless": (
+        [*PROBLEM_SWEEP, "--pruner", "asha", "--grow", "--prune-hopeless"],
+        None,
+        {},
+    ),
     "sweep with --fuse 4": ([*PROBLEM_SWEEP, "--fuse", "4"], None, {}),
     "sweep with multivariate TPE": ([*PROBLEM_SWEEP, "--sampler", "tpe-multivariate"], None, {}),
     "sweep with --prune-hopeless": ([*PROBLEM_SWEEP, "--prune-hopeless"], None, {}),
