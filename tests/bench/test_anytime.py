@@ -98,7 +98,7 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     "sweep with Hyperband pruning": ([*PROBLEM_SWEEP, "--pruner", "hyperband"], None, {}),
     "sweep with ASHA pruning": ([*PROBLEM_SWEEP, "--pruner", "asha"], None, {}),
     "sweep with ASHA pruning and --grow": ([*PROBLEM_SWEEP, "--pruner", "asha", "--grow"], None, {}),
-    "sweep with ASHA, --grow and --prune-hopeless": (
+    "sweep with ASHA and --grow and --prune-hopeless": (
         [*PROBLEM_SWEEP, "--pruner", "asha", "--grow", "--prune-hopeless"],
         None,
         {},
