@@ -9,8 +9,10 @@ if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing hea
     from sweep.space import SearchSpace
 
 SAMPLERS = ("tpe", "tpe-multivariate", "random")
-PRUNERS = ("median", "patient", "hyperband", "none")
+PRUNERS = ("median", "patient", "asha", "hyperband", "none")
 MEDIANS = ("median", "patient")  # the pruners that are Optuna's median rule
+# the pruners the hopeless rule can wrap: not Hyperband, whose brackets TPE reads from study.pruner itself
+HOPELESS_WRAPPED = (*MEDIANS, "asha")
 
 
 class OptionConflict(ValueError):
@@ -34,11 +36,11 @@ def check_options(
                 f"{flag} orders Optuna's fused groups, not {used}: "
                 f"drop {flag}, or use --engine optuna with --fuse auto or above 1"
             )
-    if prune_hopeless and (engine != "optuna" or pruner not in MEDIANS):
+    if prune_hopeless and (engine != "optuna" or pruner not in HOPELESS_WRAPPED):
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
-            f"--prune-hopeless works with Optuna's median pruners only, not with {used}: "
-            "drop --prune-hopeless, or use --engine optuna --pruner median or patient"
+            f"--prune-hopeless works with Optuna's median and asha pruners only, not with {used}: "
+            "drop --prune-hopeless, or use --engine optuna --pruner median, patient or asha"
         )
 
 
@@ -109,13 +111,38 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=5, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
         )
+    elif name == "asha":
+        pruner = asha_pruner()
     elif name == "hyperband":
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=3)
     elif name == "none":
         return optuna.pruners.NopPruner()
     else:
         raise ValueError(f"pruner {name!r} is unknown; expected one of {', '.join(PRUNERS)}")
-    return _below_baseline(pruner) if prune_hopeless and name in MEDIANS else pruner
+    return _below_baseline(pruner) if prune_hopeless and name in HOPELESS_WRAPPED else pruner
+
+
+ASHA_MIN_EPOCHS = 1  # the first rung: one epoch, as KerasTuner's Hyperband starts its first bracket
+ASHA_REDUCTION = 3  # a third of the trials at a rung go on to the next: rungs at epochs 1, 3, 9, 27
+
+
+def asha_pruner():
+    """Asynchronous successive halving (``asha``): a trial goes on past epoch 1, 3, 9, ... only while its
+    val_accuracy there is in the top third of all trials that reached that epoch (the best one while fewer than
+    three have). Unlike the median rule it needs no completed trials, so it judges the first fused group at
+    once, and each rung compares trials at an epoch all of them trained, not against the one or two long trials
+    that completed (the median's weakness at late epochs). Unlike ``hyperband`` it keeps a single bracket, so
+    TPE sees one pool of trials.
+
+    Optuna's rule promotes the first trial to reach a rung whatever its value, and in a fused group the first
+    to report is whichever bucket trained first: on the cnn benchmark a 15-epoch trial at 0.38 went through every
+    rung and held one of a growing group's two places for most of 5 minutes. ``--prune-hopeless`` wraps asha
+    too, so such a trial stops after ``HOPELESS_AFTER`` epochs."""
+    import optuna
+
+    return optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=ASHA_MIN_EPOCHS, reduction_factor=ASHA_REDUCTION, min_early_stopping_rate=0
+    )
 
 
 def _below_baseline(pruner):

@@ -1,18 +1,25 @@
 """Anytime quality: best val_accuracy so far against wall-clock time, contenders one after another.
 
-Each contender is a command started on a fresh study, on the notes' space and the full data:
+Each contender is a command started on a fresh study, on one problem (a space, and a model of our own for `own`):
 - `sweep run` with its defaults (fused groups, TPE, median pruning);
-- a hand-written Optuna loop as Optuna's Keras example teaches it (naive_optuna.py);
+- a hand-written Optuna loop as Optuna's Keras example teaches it (naive_optuna.py; the notes' problems only);
 - KerasTuner's Hyperband and RandomSearch, through `sweep run --engine keras-tuner`.
 Every clock starts with the command (imports, data and baseline included), every trial is scored on its
 best epoch (as sweep and KerasTuner store it; the loop's is read from the curve it reports), and only
-trials finished within the budget count (a loop's last trial can overrun its timeout). The same run
-also times the notes' reference model for 5 epochs, so budgets can be read in units of it on a machine of
-another speed.
+trials finished within the budget count (a loop's last trial can overrun its timeout; a contender still running
+``GRACE_S`` after the budget is stopped, since nothing it finishes later counts). The same run also times the notes'
+reference model for 5 epochs on the full data, so budgets can be read in units of it on a machine of another speed.
 
-Settings: SWEEP_BENCH_BUDGETS (seconds, comma-separated; the run lasts the largest; default 300),
-SWEEP_BENCH_SEEDS (default 3), SWEEP_BENCH_FIRST_SEED (default 42), SWEEP_BENCH_CONTENDERS (comma-separated
-names below; default the first four, the peers), SWEEP_BENCH_TABLE (default anytime). Writes
+Problems (SWEEP_BENCH_PROBLEM): `notes` (today's space, whose hand-chosen starts sit at an MLP's ceiling),
+`notes-nostarts` (the same space without its starts), `mlp` and `cnn` (search_spaces/), and `own` (the residual MLP
+of tests/builders/ through `--model`, on a space with room in width, depth, epochs and rate). The notes' space
+leaves little headroom; the others are where a search policy shows whether it earns its trials.
+
+Settings: SWEEP_BENCH_PROBLEM (default notes), SWEEP_BENCH_MAX_TRAIN (the first N training images for every
+contender, `--max-train`; default all), SWEEP_BENCH_BUDGETS (seconds, comma-separated; the run lasts the largest;
+default 300), SWEEP_BENCH_SEEDS (default 3), SWEEP_BENCH_FIRST_SEED (default 42), SWEEP_BENCH_CONTENDERS
+(comma-separated names below; default the peers), SWEEP_BENCH_TARGETS (val_accuracy, comma-separated; default the
+problem's), SWEEP_BENCH_TABLE (default anytime for notes, else headroom-PROBLEM-Nmin). Writes
 results/reference/TABLE.md, TABLE.png, TABLE-runs.csv and TABLE-curves.csv (every improvement: seconds, best, trial).
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,41 +39,88 @@ from _common import REFERENCE, write_table
 BUDGETS = sorted(float(b) for b in os.environ.get("SWEEP_BENCH_BUDGETS", "300").split(","))
 SEEDS = int(os.environ.get("SWEEP_BENCH_SEEDS", "3"))
 FIRST_SEED = int(os.environ.get("SWEEP_BENCH_FIRST_SEED", "42"))  # to add seeds to an earlier run's table
-TARGETS = (0.885, 0.89, 0.895)
+PROBLEM = os.environ.get("SWEEP_BENCH_PROBLEM", "notes")
+MAX_TRAIN = int(os.environ["SWEEP_BENCH_MAX_TRAIN"]) if os.environ.get("SWEEP_BENCH_MAX_TRAIN") else None
+GRACE_S = 30  # a contender still running this long after the budget is stopped: what it finishes later never counts
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
-NOTES = HERE.parents[1] / "search_spaces" / "notes.yaml"
-# the notes' space with one change, named as its study: name -> (params replaced, starts kept, the last start again
-# with these values, or None)
+NOTES = ROOT / "search_spaces" / "notes.yaml"
+RESIDUAL = ROOT / "tests" / "spaces" / "residual.yaml"
+# A space derived from a built-in one, named as its study: name -> (source file, params replaced, starts kept,
+# the last start again with these values, or None)
 SPACE_VARIANTS = {
-    "notes-chapter-starts": ({}, 2, None),  # the chapter's two models only: sweep's starts until 2026-12-03
-    "notes-held-rate": ({"lr_schedule": "constant"}, None, None),  # the notes' held rate: the default until 2026-12-03
-    "notes-wide-long": ({}, None, {"epochs": 20}),  # the wide start for the space's most epochs, as Hyperband trains it
+    "notes-chapter-starts": (NOTES, {}, 2, None),  # the chapter's two models only: sweep's starts until 2026-12-03
+    "notes-held-rate": (NOTES, {"lr_schedule": "constant"}, None, None),  # the held rate: the default until 12-03
+    "notes-wide-long": (NOTES, {}, None, {"epochs": 20}),  # the wide start for the most epochs, as Hyperband trains it
+    "notes-nostarts": (NOTES, {}, 0, None),  # no start chosen by hand: the search alone finds the answer
+    # the tests' residual MLP (two epochs, tiny widths) given room to search, as a user's own model would have
+    "residual-headroom": (
+        RESIDUAL,
+        {
+            "blocks": {"type": "int", "low": 1, "high": 4},
+            "width": {"type": "int", "low": 32, "high": 512, "log": True},
+            "batch_size": {"type": "categorical", "choices": [64, 128, 256]},
+            "epochs": {"type": "int", "low": 3, "high": 20},
+            "optimizer": {"type": "categorical", "choices": ["sgd", "rmsprop", "adam"]},
+            "learning_rate": {"type": "float", "low": 1.0e-4, "high": 1.0e-1, "log": True},
+        },
+        0,
+        None,
+    ),
 }
-CONTENDERS = {  # name -> (command after `python`, study name, environment); {url}, {budget}, {seed} are filled in
-    "sweep (defaults)": (SWEEP, "notes", {}),
+# name -> (the arguments that choose space and model, the study's name, the targets the table counts seconds to)
+PROBLEMS = {
+    "notes": ([], "notes", (0.885, 0.89, 0.895)),
+    "notes-nostarts": (["--space", "{space}"], "notes-nostarts", (0.885, 0.89, 0.895)),
+    "mlp": (["--space", "mlp"], "mlp", (0.87, 0.88, 0.89)),
+    "cnn": (["--space", "cnn"], "cnn", (0.88, 0.89, 0.90)),
+    "own": (["--space", "{space}", "--model", "residual_mlp:build"], "residual-headroom", (0.87, 0.88, 0.89)),
+}
+SPACE_ARGS, PROBLEM_STUDY, PROBLEM_TARGETS = PROBLEMS[PROBLEM]
+TARGETS = (
+    tuple(float(t) for t in os.environ["SWEEP_BENCH_TARGETS"].split(","))
+    if os.environ.get("SWEEP_BENCH_TARGETS")
+    else PROBLEM_TARGETS
+)
+PROBLEM_SWEEP = [*SWEEP, *SPACE_ARGS, *(["--max-train", str(MAX_TRAIN)] if MAX_TRAIN else [])]
+ON_NOTES = ["--space", "{space}"]  # a notes variant replaces the problem's space (the notes problem only)
+CONTENDERS = {  # name -> (command after `python`, study name or None for the problem's, environment)
+    "sweep (defaults)": (PROBLEM_SWEEP, None, {}),
     "hand-written Optuna loop": ([str(HERE / "naive_optuna.py"), "{url}", "naive", "{budget}", "{seed}"], "naive", {}),
-    "KerasTuner Hyperband": ([*SWEEP, "--engine", "keras-tuner", "--tuner", "hyperband"], "notes", {}),
-    "KerasTuner random": ([*SWEEP, "--engine", "keras-tuner", "--tuner", "random"], "notes", {}),
+    "KerasTuner Hyperband": ([*PROBLEM_SWEEP, "--engine", "keras-tuner", "--tuner", "hyperband"], None, {}),
+    "KerasTuner random": ([*PROBLEM_SWEEP, "--engine", "keras-tuner", "--tuner", "random"], None, {}),
     # levers, one at a time on top of the defaults
-    "sweep on TensorFlow": (SWEEP, "notes", {"KERAS_BACKEND": "tensorflow"}),
-    "sweep on JAX": (SWEEP, "notes", JAX),
-    "sweep with 2 workers": ([*SWEEP, "--workers", "2"], "notes", {}),
-    "sweep with Hyperband pruning": ([*SWEEP, "--pruner", "hyperband"], "notes", {}),
-    "sweep with --fuse 4": ([*SWEEP, "--fuse", "4"], "notes", {}),
-    "sweep with multivariate TPE": ([*SWEEP, "--sampler", "tpe-multivariate"], "notes", {}),
-    "sweep with --prune-hopeless": ([*SWEEP, "--prune-hopeless"], "notes", {}),
-    "sweep with --leaders-first": ([*SWEEP, "--leaders-first"], "notes", {}),
-    "sweep with --grow": ([*SWEEP, "--grow"], "notes", {}),
-    "sweep with a patient median": ([*SWEEP, "--pruner", "patient"], "notes", {}),
-    "sweep with the chapter's starts only": ([*SWEEP, "--space", "{space}"], "notes-chapter-starts", {}),
-    "sweep with the rate held": ([*SWEEP, "--space", "{space}"], "notes-held-rate", {}),
-    "sweep with the wide start for 20 epochs too": ([*SWEEP, "--space", "{space}"], "notes-wide-long", {}),
+    "sweep on TensorFlow": (PROBLEM_SWEEP, None, {"KERAS_BACKEND": "tensorflow"}),
+    "sweep on JAX": (PROBLEM_SWEEP, None, JAX),
+    "sweep with 2 workers": ([*PROBLEM_SWEEP, "--workers", "2"], None, {}),
+    "sweep with Hyperband pruning": ([*PROBLEM_SWEEP, "--pruner", "hyperband"], None, {}),
+    "sweep with ASHA pruning": ([*PROBLEM_SWEEP, "--pruner", "asha"], None, {}),
+    "sweep with ASHA pruning and --grow": ([*PROBLEM_SWEEP, "--pruner", "asha", "--grow"], None, {}),
+    "sweep with ASHA and --grow and --prune-hopeless": (
+        [*PROBLEM_SWEEP, "--pruner", "asha", "--grow", "--prune-hopeless"],
+        None,
+        {},
+    ),
+    "sweep with --fuse 4": ([*PROBLEM_SWEEP, "--fuse", "4"], None, {}),
+    "sweep with multivariate TPE": ([*PROBLEM_SWEEP, "--sampler", "tpe-multivariate"], None, {}),
+    "sweep with --prune-hopeless": ([*PROBLEM_SWEEP, "--prune-hopeless"], None, {}),
+    "sweep with --leaders-first": ([*PROBLEM_SWEEP, "--leaders-first"], None, {}),
+    "sweep with --grow": ([*PROBLEM_SWEEP, "--grow"], None, {}),
+    "sweep with a patient median": ([*PROBLEM_SWEEP, "--pruner", "patient"], None, {}),
+    "sweep with the chapter's starts only": ([*SWEEP, *ON_NOTES], "notes-chapter-starts", {}),
+    "sweep with the rate held": ([*SWEEP, *ON_NOTES], "notes-held-rate", {}),
+    "sweep with the wide start for 20 epochs too": ([*SWEEP, *ON_NOTES], "notes-wide-long", {}),
 }
-PEERS = ",".join(list(CONTENDERS)[:4])  # the issue's four; the levers run when named
-CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", PEERS).split(",")]
-TABLE = os.environ.get("SWEEP_BENCH_TABLE", "anytime")  # a lever study writes beside, not over, the peers' table
+NOTES_ONLY = {
+    "hand-written Optuna loop",
+    *(name for name, (_, study, _) in CONTENDERS.items() if study in SPACE_VARIANTS),
+}
+PEERS = [name for name in list(CONTENDERS)[:4] if PROBLEM == "notes" or name not in NOTES_ONLY]  # the issue's peers
+CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", ",".join(PEERS)).split(",")]
+DEFAULT_TABLE = "anytime" if PROBLEM == "notes" else f"headroom-{PROBLEM}-{BUDGETS[-1] / 60:g}min"
+TABLE = os.environ.get("SWEEP_BENCH_TABLE", DEFAULT_TABLE)  # a lever study writes beside, not over, the peers' table
 
 
 def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
@@ -74,24 +129,34 @@ def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
     from sweep.results.anytime import best_reported, best_so_far
 
     command, study_name, env = CONTENDERS[name]
+    assert PROBLEM == "notes" or name not in NOTES_ONLY, f"{name!r} runs on the notes problem only"
+    study_name = study_name or PROBLEM_STUDY
+    assert not (MAX_TRAIN and study_name == "naive"), "the hand-written loop trains on all the data: no --max-train"
     # SQLite serialises writers, so sweep refuses it for several workers; they share a journal file
     url = f"journal:///{folder / 'study.log'}" if "--workers" in command else f"sqlite:///{folder / 'study.db'}"
     space = variant_space(study_name, folder) if study_name in SPACE_VARIANTS else None
     filled = [part.format(url=url, budget=f"{BUDGETS[-1]:g}", seed=seed, space=space) for part in command]
     started = datetime.datetime.now()
-    environment = {**os.environ, **env}
-    result = subprocess.run([sys.executable, *filled], cwd=folder, capture_output=True, text=True, env=environment)
-    assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
+    builders = os.pathsep.join([str(ROOT / "tests" / "builders"), os.environ.get("PYTHONPATH", "")])
+    environment = {**os.environ, "PYTHONPATH": builders, **env}  # `own`'s module:function
+    process = subprocess.Popen([sys.executable, *filled], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environment, start_new_session=True)  # fmt: skip
+    try:
+        _, stderr = process.communicate(timeout=BUDGETS[-1] + GRACE_S)
+        assert process.returncode == 0, f"{name}: {stderr[-3000:]}"
+    except subprocess.TimeoutExpired:  # a trial started just before the deadline (KerasTuner's can last minutes)
+        os.killpg(process.pid, signal.SIGKILL)  # what finished is stored; a trial left running counts nowhere
+        process.communicate()
     study = optuna.load_study(study_name=study_name, storage=open_storage(url))
     return best_so_far(study, started=started, budget_s=BUDGETS[-1], score=best_reported)
 
 
 def variant_space(name: str, folder: Path) -> str:
-    """The notes' space file with the variant's change, written into ``folder``."""
+    """The variant's space file (a built-in one with the variant's change), written into ``folder``."""
     import yaml
 
-    document = yaml.safe_load(NOTES.read_text())
-    params, kept, again = SPACE_VARIANTS[name]
+    source, params, kept, again = SPACE_VARIANTS[name]
+    document = yaml.safe_load(source.read_text())
     starts = document.get("starts", [])
     document["name"] = name
     document["params"].update(params)
@@ -116,7 +181,7 @@ def summarise(points: dict[tuple[str, int], list[tuple]]) -> pd.DataFrame:
 
     rows = []
     for (name, seed), curve in points.items():
-        row = {"contender": name, "seed": seed}
+        row = {"contender": name, "seed": seed, "s to first result": curve[0][0] if curve else float("nan")}
         for budget in BUDGETS:
             within = [best for seconds, best, _ in curve if seconds <= budget]
             row[f"best at {budget / 60:g} min"] = max(within) if within else float("nan")
@@ -140,16 +205,28 @@ def table_of(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd of the best per budget, and the median seconds to each target ('not reached' if never)."""
     lines = []
     for name, group in runs.groupby("contender", sort=False):
-        line = {"contender": name, "seeds": len(group)}
+        line = {
+            "contender": name,
+            "seeds": len(group),
+            "median s to first result": _median_seconds(group["s to first result"]),
+        }
         for budget in BUDGETS:
-            column = group[f"best at {budget / 60:g} min"]
-            line[f"best at {budget / 60:g} min"] = f"{column.mean():.4f} ± {column.std():.4f}"
+            column = group[f"best at {budget / 60:g} min"].dropna()  # a seed with no trial finished has no best
+            shown = f"{column.mean():.4f} ± {column.std():.4f}" if len(column) else "none finished"
+            line[f"best at {budget / 60:g} min"] = f"{shown} ({len(column)}/{len(group)})"
         for target in TARGETS:
             reached = group[f"s to {target}"].dropna()
             shown = f"{reached.median():.0f} s" if len(reached) else "not reached"
             line[f"median s to {target}"] = f"{shown} ({len(reached)}/{len(group)})"
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+def _median_seconds(column: pd.Series) -> str:
+    """The median over the seeds that got there, and how many did."""
+    reached = column.dropna()
+    shown = f"{reached.median():.0f} s" if len(reached) else "never"
+    return f"{shown} ({len(reached)}/{len(column)})"
 
 
 def plot(points: dict[tuple[str, int], list[tuple]], baseline: float | None, path: Path) -> None:
@@ -170,7 +247,9 @@ def plot(points: dict[tuple[str, int], list[tuple]], baseline: float | None, pat
         axes.axhline(baseline, color="#c0392b", linestyle="--", label=f"SGDClassifier baseline {baseline:.4f}")
     axes.set_xlabel("minutes since the command started")
     axes.set_ylabel("best val_accuracy so far")
-    axes.set_ylim(min(0.84, (baseline or 1) - 0.005), 0.91)  # the baseline line inside the plot
+    values = [value for curve in points.values() for _, value, _ in curve]
+    top = max(values, default=0.91) + 0.005
+    axes.set_ylim(min(top - 0.07, (baseline or 1) - 0.005), top)  # the baseline line inside the plot
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right")
     figure.tight_layout()
@@ -179,15 +258,19 @@ def plot(points: dict[tuple[str, int], list[tuple]], baseline: float | None, pat
 
 def test_anytime(tmp_path, monkeypatch):
     monkeypatch.setenv("SWEEP_CACHE_DIR", str(tmp_path / "cache"))  # the baseline once, as a returning user has it
+    measured = commit()  # now: commits made while it runs must not be named
     baseline = _baseline()
     reference_s = reference_model_seconds()
     points: dict[tuple[str, int], list[tuple]] = {}
+    REFERENCE.mkdir(parents=True, exist_ok=True)
     for seed in range(FIRST_SEED, FIRST_SEED + SEEDS):
         for name in CHOSEN:  # one contender after another, seed by seed, so drifts in speed hit all alike
             folder = tmp_path / f"{name.replace(' ', '-')}-{seed}"
             folder.mkdir()
             points[(name, seed)] = run_contender(name, seed, folder)
+            curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)  # kept if a later run breaks
     runs = summarise(points)
+    data = f"the first {MAX_TRAIN} training images" if MAX_TRAIN else "full data"
     REFERENCE.mkdir(parents=True, exist_ok=True)
     runs.to_csv(REFERENCE / f"{TABLE}-runs.csv", index=False)
     curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)
@@ -195,8 +278,10 @@ def test_anytime(tmp_path, monkeypatch):
     budgets = ", ".join(f"{b / 60:g} min = {b / reference_s:.0f} reference-model trainings" for b in BUDGETS)
     write_table(
         TABLE,
-        "Anytime quality: best val_accuracy so far against wall-clock time, notes space, full data",
+        f"Anytime quality: best val_accuracy so far against wall-clock time, {PROBLEM} problem, {data}",
         table_of(runs),
+        f"Measured pinned to core(s) {sorted(os.sched_getaffinity(0))} of this {os.cpu_count()}-core machine "
+        f"(taskset); code at commit {measured}. "
         f"{SEEDS} seed(s) per contender ({FIRST_SEED}...), mean ± sd across seeds; the median seconds to a "
         "target count only the seeds that reached it (shown in brackets). Clocks start with each command; only trials "
         "finished within the budget count; every trial is scored on its best epoch (sweep and KerasTuner store "
@@ -212,4 +297,13 @@ def _baseline() -> float:
     from sweep.data import DataSource, compute_baseline
 
     source = DataSource()
-    return compute_baseline(source.split(), source)["val_accuracy"]
+    return compute_baseline(source.split(MAX_TRAIN), source)["val_accuracy"]  # as each contender's run has it
+
+
+def commit() -> str:
+    """The code measured: HEAD, marked when the working tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "sweep", "tests"], cwd=ROOT, capture_output=True, text=True
+    )
+    return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")

@@ -1,14 +1,22 @@
-"""Pruning: the median rule as Optuna has it, its patient form, and hopeless trials pruned against the baseline
-before it wakes."""
+"""Pruning: the median rule as Optuna has it, its patient form, hopeless trials pruned against the baseline
+before it wakes, and successive halving (``asha``) that judges the first trials at once, at its rungs only."""
 
 from __future__ import annotations
 
 import optuna
 import pytest
-from helpers import SMALL, SPACES, sweep_cli
+from helpers import SMALL, SPACES, assert_exactly, study_trials, sweep_cli
 from optuna.trial import TrialState
 
-from sweep.search.policy import HOPELESS_AFTER, HOPELESS_MARGIN, PATIENT_PEERS, PATIENT_WARMUP, make_pruner
+from sweep.search.policy import (
+    ASHA_MIN_EPOCHS,
+    ASHA_REDUCTION,
+    HOPELESS_AFTER,
+    HOPELESS_MARGIN,
+    PATIENT_PEERS,
+    PATIENT_WARMUP,
+    make_pruner,
+)
 
 BASELINE = 0.83
 
@@ -37,9 +45,11 @@ def reported(pruner, curve: list[float], completed: tuple[list[float], ...] = ()
         ([0.30], (False, 1)),  # one epoch is too soon to judge
     ],
 )
-def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict):
-    assert reported(make_pruner("median", 10, prune_hopeless=True), curve) == verdict
-    assert reported(make_pruner("median", 10), curve) == (False, len(curve))  # the median rule alone sleeps
+@pytest.mark.parametrize("name", ["median", "asha"])
+def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict, name):
+    assert reported(make_pruner(name, 10, prune_hopeless=True), curve) == verdict
+    # alone, the median rule sleeps and successive halving promotes the first trial to reach each rung
+    assert reported(make_pruner(name, 10), curve) == (False, len(curve))
 
 
 SHORT, LONG = [0.80] * 5, [0.80] * 5 + [0.90] * 5  # completed trials: five epochs, or ten that end strong
@@ -58,6 +68,53 @@ BELOW, BETWEEN = [0.79] * 10, [0.82] * 10  # below every completed trial; above 
 )
 def test_the_patient_median_waits_for_epochs_and_for_peers(name, completed, curve, verdict):
     assert reported(make_pruner(name, 10), curve, tuple(completed)) == verdict
+
+
+def judged(name: str, curve: list[float], running: tuple[list[float], ...]) -> tuple[bool, int]:
+    """As ``reported``, but the peers report through the pruner one epoch at a time and stay running, as the
+    other branches of a fused group do: successive halving ranks every trial that reached a rung, finished or
+    not, and knows a rung only from what its own ``should_prune`` recorded."""
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(name, 10))
+    for peer in running:
+        trial = study.ask()
+        for epoch, value in enumerate(peer, start=1):
+            trial.report(value, epoch)
+            if trial.should_prune():
+                break
+    trial = study.ask()
+    for epoch, value in enumerate(curve, start=1):
+        trial.report(value, epoch)
+        if trial.should_prune():
+            return True, epoch
+    return False, len(curve)
+
+
+RUNG_1, RUNG_2 = ASHA_MIN_EPOCHS, ASHA_MIN_EPOCHS * ASHA_REDUCTION  # epochs 1 and 3
+LEADERS = tuple([0.85 + 0.01 * index] * 3 for index in range(ASHA_REDUCTION))  # three running trials, three epochs
+
+
+@pytest.mark.parametrize(
+    ("name", "curve", "verdict"),
+    [
+        ("asha", [0.80] * 5, (True, RUNG_1)),  # behind every running trial at epoch 1: stopped, though none completed
+        ("median", [0.80] * 5, (False, 5)),  # the median rule waits for five completed trials
+        ("asha", [0.88] + [0.80] * 4, (True, RUNG_2)),  # ahead at epoch 1, behind at epoch 3: stopped at the rung
+        ("asha", [0.88, 0.70, 0.88, 0.70, 0.70], (False, 5)),  # behind only between and after rungs: never judged
+    ],
+)
+def test_successive_halving_judges_the_first_group_at_once_and_at_its_rungs_only(name, curve, verdict):
+    assert judged(name, curve, LEADERS) == verdict
+
+
+def test_sweep_run_with_asha_stops_trials_at_rungs_only(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--space", str(SPACES / "steady.yaml"), "--trials", "6", "--max-train", str(SMALL), "--seed", "3"]
+    sweep_cli("run", *args, "--storage", storage, "--pruner", "asha", cwd=tmp_path)
+    trials = study_trials(storage, "steady")
+    assert_exactly(trials, 6)  # pruned trials count, as under the median rule
+    stopped_at = {len(t.intermediate_values) for t in trials if t.state == TrialState.PRUNED}
+    assert stopped_at and stopped_at <= {RUNG_1, RUNG_2}  # steady's six epochs: rungs 1 and 3 only
+    assert any(t.state == TrialState.COMPLETE for t in trials)
 
 
 @pytest.mark.parametrize(("flag", "state", "epochs"), [("--prune-hopeless", TrialState.PRUNED, 2),
