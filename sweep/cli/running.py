@@ -65,7 +65,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 @click.option(
     "--prune-hopeless/--no-prune-hopeless",
     default=False,
-    help="With a median pruner (median, patient), also prune a trial still 10 points below the SGDClassifier "
+    help="With the median, patient or asha pruner, also prune a trial still 10 points below the SGDClassifier "
     "baseline after 2 epochs.",
 )
 @click.option(
