@@ -29,7 +29,11 @@ def reported(pruner, curve: list[float], completed: tuple[list[float], ...] = ()
     for done in completed:
         steps = dict(enumerate(done, start=1))
         study.add_trial(optuna.trial.create_trial(value=max(done), intermediate_values=steps))
-    trial = study.ask()
+    return report_until_pruned(study.ask(), curve)
+
+
+def report_until_pruned(trial, curve: list[float]) -> tuple[bool, int]:
+    """Report ``curve`` epoch by epoch, asking the pruner after each, as a trial's training does."""
     for epoch, value in enumerate(curve, start=1):
         trial.report(value, epoch)
         if trial.should_prune():
@@ -76,17 +80,8 @@ def judged(name: str, curve: list[float], running: tuple[list[float], ...]) -> t
     not, and knows a rung only from what its own ``should_prune`` recorded."""
     study = optuna.create_study(direction="maximize", pruner=make_pruner(name, 10))
     for peer in running:
-        trial = study.ask()
-        for epoch, value in enumerate(peer, start=1):
-            trial.report(value, epoch)
-            if trial.should_prune():
-                break
-    trial = study.ask()
-    for epoch, value in enumerate(curve, start=1):
-        trial.report(value, epoch)
-        if trial.should_prune():
-            return True, epoch
-    return False, len(curve)
+        report_until_pruned(study.ask(), peer)
+    return report_until_pruned(study.ask(), curve)
 
 
 RUNG_1, RUNG_2 = ASHA_MIN_EPOCHS, ASHA_MIN_EPOCHS * ASHA_REDUCTION  # epochs 1 and 3
