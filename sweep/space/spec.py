@@ -157,12 +157,19 @@ def resolve_path(space: str | Path) -> Path:
     path = Path(space)
     if path.suffix or path.exists():
         return path
-    return SPACES_DIR / f"{space}.yaml"
+    built_in = SPACES_DIR / f"{space}.yaml"
+    if not built_in.is_file():
+        names = ", ".join(sorted(entry.name.removesuffix(".yaml") for entry in _built_in_files()))
+        raise SpaceError(f"{space!r}: no built-in search space of that name ({names}); give a file's path for your own")
+    return built_in
+
+
+def _built_in_files() -> list:
+    return [entry for entry in SPACES_DIR.iterdir() if entry.name.endswith(".yaml")]
 
 
 def available_spaces() -> list[SearchSpace]:
-    files = [entry for entry in SPACES_DIR.iterdir() if entry.name.endswith(".yaml")]
-    return [load_space(path) for path in sorted(files, key=lambda entry: entry.name)]
+    return [load_space(path) for path in sorted(_built_in_files(), key=lambda entry: entry.name)]
 
 
 def load_space(space: str | Path | dict | SearchSpace, model: Any = None) -> SearchSpace:

@@ -146,11 +146,11 @@ BAD_INPUT = [
     ("run --top 0", "0 is not in the range x>=1", 2),
     ("run --max-train 0", "'0' is not a number of training rows; use all or a whole number from 1", 2),
     ("run --data-dir {tmp}/nowhere", "does not exist", 2),
-    ("run --space nowhere", "cannot read the search space", 2),
+    ("run --space nowhere", "no built-in search space of that name (cnn, mlp, notes, reference)", 2),
     ("run --storage ftp://host/db", "is not a storage URL", 2),
     ("compare --budget 0", "no time at all", 2),
     ("compare --budget soon", "'soon' is not a duration", 2),
-    ("compare --space nowhere", "cannot read the search space", 2),
+    ("compare --space nowhere", "no built-in search space of that name (cnn, mlp, notes, reference)", 2),
     ("compare --engines optuna,nonsense", "engine 'nonsense' is unknown; expected one of optuna, keras-tuner", 2),
     ("compare --engines ,", "engine ',' is unknown", 2),
     ("train {tmp}/missing.json", "does not exist", 2),
@@ -166,7 +166,7 @@ BAD_INPUT = [
     ("train {tmp}/momentum.json", "'momentum' applies to optimizer sgd or rmsprop only", 2),
     ("train {tmp}/reference.json --max-train -3", "'-3' is not a number of training rows", 2),
     ("baseline --max-train zero", "'zero' is not a number of training rows", 2),
-    ("space show nowhere", "cannot read the search space", 2),
+    ("space show nowhere", "no built-in search space of that name (cnn, mlp, notes, reference)", 2),
 ]
 CONFIG_FILES = {
     "half.json": '{"hidden_layers": 2, "units": [',
