@@ -208,7 +208,9 @@ def test_sweep_run_refuses_a_broken_space_before_training(tmp_path, sqlite_url):
 
 
 def test_missing_space_file_is_named():
-    with pytest.raises(SpaceError, match="no-such-space.yaml"):
+    with pytest.raises(SpaceError, match="no-such-space.yaml: cannot read"):
+        load_space("no-such-space.yaml")
+    with pytest.raises(SpaceError, match="'no-such-space': no built-in search space of that name .*notes"):
         load_space("no-such-space")
 
 
