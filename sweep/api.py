@@ -89,7 +89,8 @@ def run(
     .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
-    together as one Keras program, as ``sweep run --fuse`` (auto: 8 on CPU, 64 on a GPU; 1: one at a time).
+    together as one Keras program, as ``sweep run --fuse`` (auto: up to 8 on CPU and 64 on a GPU, as many as
+    train an epoch within 10 s; 1: one at a time).
     ``prune_hopeless``, ``leaders_first``, ``grow``: as ``sweep run --prune-hopeless``, ``--leaders-first``, ``--grow``.
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
@@ -104,7 +105,7 @@ def run(
     from sweep.results import parse_duration
     from sweep.search import SweepSettings, check_options, launch, trial_target
     from sweep.space import load_space
-    from sweep.training import Builder, resolve_fuse
+    from sweep.training import Builder
 
     check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow)
     seconds = parse_duration(timeout) if timeout is not None else None
@@ -126,7 +127,7 @@ def run(
         data=data_source(data),
         max_failures=max_failures,
         recycle_after=recycle_after,
-        fuse=resolve_fuse(fuse) if engine == "optuna" else 1,
+        fuse=fuse if engine == "optuna" else 1,
         started=started or time.time(),  # the timeout counts from the call, as the CLI's from its command
         model=builder.reference,
         warm_start=load(warm_start, storage).best_configs() if warm_start else (),

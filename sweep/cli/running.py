@@ -103,7 +103,8 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     "--fuse",
     type=fuse_size(),
     default="auto",
-    help="Trials trained together as one Keras program: a number, or auto (8 on CPU, 64 on a GPU); 1: one at a time.",
+    help="Trials trained together as one Keras program: a number, or auto (up to 8 on CPU and 64 on a GPU, as many "
+    "as train an epoch within 10 s); 1: one at a time.",
 )
 @model_option
 @click.option(

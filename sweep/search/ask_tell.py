@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep.results import StorageError
-from sweep.search.policy import leads, places
+from sweep.search.policy import cannot_finish, leads, places
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
@@ -30,6 +30,7 @@ from sweep.training import Branch, signals, train_group
 log = logging.getLogger(__name__)
 
 DEADLINE_REASON = "stopped at the --timeout deadline; retried on resume"
+TOO_SLOW = "pruned: at its pace it would end after the --timeout deadline"
 
 
 class Heartbeats:
@@ -105,10 +106,11 @@ class TrialHooks:
         beyond: Callable[[int], bool] = lambda number: False,
         leaders_first: bool = False,
         grow: bool = False,
+        deadline: float | None = None,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
-        self.beyond, self.leaders_first, self.grow = beyond, leaders_first, grow
+        self.beyond, self.leaders_first, self.grow, self.deadline = beyond, leaders_first, grow, deadline
         self.running: dict[int, Branch] = {}
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
@@ -187,10 +189,15 @@ class TrialHooks:
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
-        if epoch < branch.config["epochs"] and trial.should_prune():  # a trial that ran all its epochs is done
-            self._tell(branch, "PRUNED")
-            return False
-        return True
+        epochs = branch.config["epochs"]
+        if epoch >= epochs:  # a trial that ran all its epochs is done
+            return True
+        if cannot_finish(branch.joined, epoch, epochs, time.time(), self.deadline):
+            trial.set_user_attr("fail_reason", TOO_SLOW)
+        elif not trial.should_prune():
+            return True
+        self._tell(branch, "PRUNED")
+        return False
 
     def finished(self, branch: Branch) -> None:
         value, epoch = best_epoch(branch.curve)
@@ -237,12 +244,18 @@ def run_group(
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        ordering = {"leaders_first": settings.leaders_first, "grow": settings.grow}
+        ordering = {"leaders_first": settings.leaders_first, "grow": settings.grow, "deadline": settings.deadline()}
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()
         try:
             stats = train_group(
-                split, hooks, settings.fuse, shuffle_seed, deadline=settings.deadline(), builder=settings.builder(space)
+                split,
+                hooks,
+                settings.fuse,
+                shuffle_seed,
+                deadline=settings.deadline(),
+                builder=settings.builder(space),
+                epoch_box_s=settings.group_epoch_s,
             )
             # A group's trials can be long; at --timeout they stop at the next epoch boundary, to resume later.
             hooks.interrupt_all(DEADLINE_REASON)

@@ -47,7 +47,6 @@ def compare_engines(
     """
     from sweep.results import open_storage
     from sweep.search.progress import Progress
-    from sweep.training import resolve_fuse
 
     parsed = [parse_engine(engine) for engine in engines]  # refuse a typo before any training
     # Sweep's own models (or the builder the space file names); no starts: KerasTuner cannot take them, so for
@@ -69,7 +68,7 @@ def compare_engines(
             max_train=max_train,
             data=data,
             recycle_after=None,  # engines share this process one after the other
-            fuse=resolve_fuse(fuse) if tuner is None else 1,  # Optuna's engine with sweep run's default
+            fuse=fuse if tuner is None else 1,  # Optuna's engine with sweep run's default
             model=model,
         )
         with contextlib.suppress(KeyError):

@@ -8,8 +8,9 @@ from typing import Any
 
 from sweep.data import DataSource
 from sweep.results import format_seconds
+from sweep.search.policy import GROUP_EPOCH_S
 from sweep.space import SearchSpace, load_space
-from sweep.training import Builder
+from sweep.training import Builder, resolve_fuse
 
 FINISHED = ("COMPLETE", "PRUNED")
 INTERRUPTED = "interrupted by a signal; retried on resume"
@@ -55,7 +56,8 @@ class SweepSettings:
     max_failures: int = MAX_CONSECUTIVE_FAILURES
     worker: int = 0  # index among this machine's workers: varies the sampler seed
     recycle_after: int | None = 50  # trials per process before a fresh one takes over (0/None: never)
-    fuse: int = 1  # trials trained together as one Keras program (1: one at a time)
+    fuse: int | str = 1  # trials trained together as one Keras program (1: one at a time; auto: time-boxed)
+    group_epoch_s: float | None = None  # a group takes trials only while its epochs fit this (auto sets it)
     started: float | None = None  # wall-clock start of the whole run, kept across recycled processes
     model: str | None = None  # a builder of the user's own (module:function); None: the space's, or sweep's
     warm_start: tuple[dict[str, Any], ...] = ()  # configs to try first after the space's starts (an earlier study's)
@@ -69,6 +71,9 @@ class SweepSettings:
 
     def __post_init__(self) -> None:
         self.data = DataSource.of(self.data)
+        if self.fuse == "auto":  # as many as the device takes, and only as many as train an epoch within the box
+            self.fuse, self.group_epoch_s = resolve_fuse("auto"), GROUP_EPOCH_S
+        self.fuse = int(self.fuse)
 
     def deadline(self) -> float | None:
         """Wall-clock time after which no trial starts."""

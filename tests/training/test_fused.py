@@ -91,6 +91,15 @@ def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(group_
         assert solo.curve == pytest.approx(hooks.curves[index], abs=RETRAIN_TOLERANCE)
 
 
+@pytest.mark.parametrize(("box_s", "joined_at"), [(1e-6, [0, 0, 2, 4]), (1e6, [0, 0, 1, 1])])
+def test_a_slow_time_boxed_group_takes_one_trial_at_a_time_and_a_fast_one_fills_up(group_split, box_s, joined_at):
+    configs = [{**config, "epochs": 2} for config in MIXED[1:]] * 2  # four two-epoch trials
+    hooks = Recorder(configs)
+    train_group(group_split, hooks, capacity=4, shuffle_seed=7, epoch_box_s=box_s)
+    assert sorted(hooks.finished_ids) == [0, 1, 2, 3]
+    assert [hooks.branches[index].first_epoch for index in range(4)] == joined_at
+
+
 def test_a_cosine_branch_anneals_its_own_rate_and_retrains_alone_to_its_curve(group_split):
     cosine = {**MIXED[1], "lr_schedule": "cosine", "epochs": 3}
     hooks = Recorder([cosine, MIXED[2]])  # beside a branch whose rate is held

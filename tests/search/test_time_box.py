@@ -1,0 +1,66 @@
+"""--fuse auto's time box: a group takes new trials only while its epochs stay short, and, with --timeout, a
+trial that at its pace would end after the deadline gives its place to one that can finish."""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+import pytest
+from helpers import SPACES
+
+from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, TrialHooks
+from sweep.search.policy import GROUP_EPOCH_S, cannot_finish
+from sweep.search.settings import SweepSettings
+from sweep.space import load_space
+from sweep.training import Branch, resolve_fuse
+from sweep.training.group import START_PLACES, places_within
+
+
+@pytest.mark.parametrize(
+    ("last_epoch_s", "last_trained", "places"),
+    [
+        (0.0, 0, START_PLACES),  # nothing timed yet: two places
+        (4.0, 8, 8),  # half a second a branch (small MLPs): the whole group
+        (9.0, 3, 3),  # three seconds a branch: three fit ten seconds
+        (40.0, 2, 1),  # twenty seconds a branch (a CNN on a CPU): one at a time, never none
+    ],
+)
+def test_a_time_boxed_group_opens_as_many_places_as_train_an_epoch_within_the_box(last_epoch_s, last_trained, places):
+    assert places_within(10.0, 8, last_epoch_s, last_trained) == places
+
+
+def test_fuse_auto_boxes_the_group_and_a_number_does_not():
+    assert SweepSettings(fuse="auto").fuse == resolve_fuse("auto")
+    assert SweepSettings(fuse="auto").group_epoch_s == GROUP_EPOCH_S
+    assert SweepSettings(fuse=4).group_epoch_s is None  # the size asked for, whatever its epochs take
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "epochs_done", "epochs", "left_s", "hopeless"),
+    [
+        (20, 1, 5, 30, True),  # 20 s an epoch, four more epochs, 30 s left
+        (20, 1, 2, 30, False),  # one more epoch fits
+        (20, 4, 5, 30, False),  # 5 s an epoch by now
+        (20, 1, 5, 0, False),  # the deadline has passed: the group stops and the trial is retried, not pruned
+        (20, 0, 5, 30, False),  # no epoch yet: no pace
+    ],
+)
+def test_a_trial_that_would_end_after_the_deadline_cannot_finish(seconds_ago, epochs_done, epochs, left_s, hopeless):
+    now = time.time()
+    assert cannot_finish(now - seconds_ago, epochs_done, epochs, now, now + left_s) == hopeless
+    assert not cannot_finish(now - seconds_ago, epochs_done, epochs, now, None)  # no --timeout: never
+
+
+@pytest.mark.parametrize(("epochs", "goes_on"), [(9, True), (2, True), (9, False)])
+def test_the_group_prunes_a_trial_that_cannot_finish_and_says_why(epochs, goes_on):
+    deadline = time.time() + (1000 if goes_on and epochs == 9 else 30)
+    study = optuna.create_study(direction="maximize")
+    hooks = TrialHooks(study, load_space(str(SPACES / "tiny.yaml")), 42, lambda n: n, NoHeartbeats(), deadline=deadline)
+    branch = Branch(study.ask(), "trial_0", {"epochs": epochs}, 42, joined=time.time() - 20)
+    hooks.running[0] = branch
+
+    assert hooks.epoch_end(branch, 1, 0.8) == goes_on
+    trial = study.trials[0]
+    assert trial.state == (optuna.trial.TrialState.RUNNING if goes_on else optuna.trial.TrialState.PRUNED)
+    assert trial.user_attrs.get("fail_reason") == (None if goes_on else TOO_SLOW)
