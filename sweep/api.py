@@ -63,7 +63,7 @@ def run(
     study: str | None = None,
     sampler: str = "tpe",
     pruner: str = "median",
-    prune_hopeless: bool = False,
+    prune_hopeless: bool | None = None,
     leaders_first: bool = False,
     grow: bool = False,
     seed: int = 42,

@@ -64,9 +64,9 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 @click.option("--pruner", type=click.Choice(api.PRUNERS), default="median")
 @click.option(
     "--prune-hopeless/--no-prune-hopeless",
-    default=False,
-    help="With the median, patient or asha pruner, also prune a trial still 10 points below the SGDClassifier "
-    "baseline after 2 epochs.",
+    default=None,
+    help="Also prune a trial still 10 points below the SGDClassifier baseline after 2 epochs; on by default with "
+    "the median, patient and asha pruners.",
 )
 @click.option(
     "--leaders-first/--no-leaders-first",

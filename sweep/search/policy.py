@@ -22,7 +22,7 @@ class OptionConflict(ValueError):
 def check_options(
     engine: str,
     pruner: str,
-    prune_hopeless: bool,
+    prune_hopeless: bool | None,
     leaders_first: bool = False,
     fuse: int | str = "auto",
     grow: bool = False,
@@ -107,9 +107,9 @@ PATIENT_WARMUP = 3  # the patient median judges a trial from its third epoch on 
 PATIENT_PEERS = 5  # ... and only at an epoch that at least this many completed trials reached
 
 
-def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
-    """Optuna's pruner of that name; with ``prune_hopeless``, the median rule is asked only of trials that
-    are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
+def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
+    """Optuna's pruner of that name; with ``prune_hopeless`` (None: wherever it applies), the median rule is asked
+    only of trials that are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
 
     ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
     the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1).
@@ -133,7 +133,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool = False):
         return optuna.pruners.NopPruner()
     else:
         raise ValueError(f"pruner {name!r} is unknown; expected one of {', '.join(PRUNERS)}")
-    return _below_baseline(pruner) if prune_hopeless and name in HOPELESS_WRAPPED else pruner
+    return _below_baseline(pruner) if prune_hopeless is not False and name in HOPELESS_WRAPPED else pruner
 
 
 ASHA_MIN_EPOCHS = 1  # the first rung: one epoch, as KerasTuner's Hyperband starts its first bracket

@@ -47,7 +47,7 @@ class SweepSettings:
     timeout: float | None = None  # seconds for this invocation
     sampler: str = "tpe"
     pruner: str = "median"
-    prune_hopeless: bool = False  # also prune trials far below the baseline after 2 epochs (policy.py)
+    prune_hopeless: bool | None = None  # prune trials far below the baseline after 2 epochs; None: where it applies
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
     grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
     seed: int = 42

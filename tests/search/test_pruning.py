@@ -53,7 +53,7 @@ def report_until_pruned(trial, curve: list[float]) -> tuple[bool, int]:
 def test_a_hopeless_trial_is_pruned_before_any_trial_completes(curve, verdict, name):
     assert reported(make_pruner(name, 10, prune_hopeless=True), curve) == verdict
     # alone, the median rule sleeps and successive halving promotes the first trial to reach each rung
-    assert reported(make_pruner(name, 10), curve) == (False, len(curve))
+    assert reported(make_pruner(name, 10, prune_hopeless=False), curve) == (False, len(curve))
 
 
 SHORT, LONG = [0.80] * 5, [0.80] * 5 + [0.90] * 5  # completed trials: five epochs, or ten that end strong
@@ -112,12 +112,15 @@ def test_sweep_run_with_asha_stops_trials_at_rungs_only(tmp_path):
     assert any(t.state == TrialState.COMPLETE for t in trials)
 
 
-@pytest.mark.parametrize(("flag", "state", "epochs"), [("--prune-hopeless", TrialState.PRUNED, 2),
-                                                        ("--no-prune-hopeless", TrialState.COMPLETE, 4)])  # fmt: skip
-def test_sweep_run_prune_hopeless(tmp_path, flag, state, epochs):
+HOPELESS_RUNS = [([], TrialState.PRUNED, 2), (["--prune-hopeless"], TrialState.PRUNED, 2),  # on by default
+                 (["--no-prune-hopeless"], TrialState.COMPLETE, 4)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("flags", "state", "epochs"), HOPELESS_RUNS)
+def test_sweep_run_prune_hopeless(tmp_path, flags, state, epochs):
     storage = f"sqlite:///{tmp_path / 's.db'}"
     args = ["--space", str(SPACES / "hopeless.yaml"), "--trials", "1", "--max-train", str(SMALL), "--storage", storage]
-    sweep_cli("run", *args, flag, cwd=tmp_path)
+    sweep_cli("run", *args, *flags, cwd=tmp_path)
     [trial] = optuna.load_study(study_name="hopeless", storage=storage).get_trials()
     assert trial.state == state and len(trial.intermediate_values) == epochs
 
