@@ -88,15 +88,18 @@ def places(completed: int, capacity: int) -> int:
 GROUP_EPOCH_S = 10.0  # --fuse auto: a group takes new trials only while its epochs fit this (group.places_within)
 
 
+def ends_late(pace_s: float, epochs_left: int, now: float, deadline: float | None) -> bool:
+    """Whether ``epochs_left`` more epochs at ``pace_s`` seconds each would end after the ``--timeout``
+    deadline. Past the deadline the group stops anyway and its trials are retried, so nothing ends late then."""
+    return deadline is not None and now < deadline and now + pace_s * epochs_left > deadline
+
+
 def cannot_finish(started: float, epochs_done: int, epochs: int, now: float, deadline: float | None) -> bool:
     """Whether a trial, at its own pace so far (wall-clock seconds per epoch since it ``started``), would end
     its ``epochs`` after the ``--timeout`` deadline. Such a trial is pruned at once: it could only be stopped
     unfinished at the deadline, and its place goes to a trial that can finish. In a 5-minute run on the cnn space
     a 15-epoch CNN at 20 s an epoch held its place to the end and counted for nothing."""
-    if deadline is None or not epochs_done or now >= deadline:  # at the deadline the group stops: interrupted
-        return False
-    pace = (now - started) / epochs_done
-    return now + pace * (epochs - epochs_done) > deadline
+    return bool(epochs_done) and ends_late((now - started) / epochs_done, epochs - epochs_done, now, deadline)
 
 
 HOPELESS_MARGIN = 0.10  # below the baseline's val_accuracy by this much ...

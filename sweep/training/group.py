@@ -77,11 +77,14 @@ def places_within(epoch_box_s: float, capacity: int, last_epoch_s: float, last_t
     per-step overhead, which dominates small MLPs (a group of 8 trains 2.4 times the trials per hour of one at a
     time, results/reference/fused.md), but a convolution's compute does not shrink when fused: a group of 8 CNNs
     trains one epoch in minutes on a CPU, and none of them reports until then. The box keeps every branch's
-    epochs short, whatever the model, the data and the machine, so results come as soon as alone."""
+    epochs short, whatever the model, the data and the machine, so results come as soon as alone. It at most
+    doubles from one epoch to the next, since a newcomer's cost is known only once it has trained: on the cnn
+    space two cheap trials (1.5 s an epoch) let six in at once, and two of them were deep CNNs at a minute an
+    epoch each."""
     if not last_trained:
         return min(capacity, START_PLACES)
     per_branch = last_epoch_s / last_trained
-    return max(1, min(capacity, int(epoch_box_s // per_branch)))
+    return max(1, min(capacity, 2 * last_trained, int(epoch_box_s // per_branch)))
 
 
 @dataclasses.dataclass

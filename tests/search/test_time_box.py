@@ -9,7 +9,7 @@ import optuna
 import pytest
 from helpers import SPACES
 
-from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, TrialHooks
+from sweep.search.ask_tell import NOT_STARTED, TOO_SLOW, NoHeartbeats, TrialHooks
 from sweep.search.policy import GROUP_EPOCH_S, cannot_finish
 from sweep.search.settings import SweepSettings
 from sweep.space import load_space
@@ -22,6 +22,7 @@ from sweep.training.group import START_PLACES, places_within
     [
         (0.0, 0, START_PLACES),  # nothing timed yet: two places
         (4.0, 8, 8),  # half a second a branch (small MLPs): the whole group
+        (1.0, 2, 4),  # fast, but newcomers' costs are unknown: at most twice the branches it timed
         (9.0, 3, 3),  # three seconds a branch: three fit ten seconds
         (40.0, 2, 1),  # twenty seconds a branch (a CNN on a CPU): one at a time, never none
     ],
@@ -64,3 +65,16 @@ def test_the_group_prunes_a_trial_that_cannot_finish_and_says_why(epochs, goes_o
     trial = study.trials[0]
     assert trial.state == (optuna.trial.TrialState.RUNNING if goes_on else optuna.trial.TrialState.PRUNED)
     assert trial.user_attrs.get("fail_reason") == (None if goes_on else TOO_SLOW)
+
+
+@pytest.mark.parametrize(("pace_s", "started"), [(None, 2), (1.0, 2), (60.0, 0)])
+def test_a_trial_that_would_end_after_the_deadline_at_the_groups_pace_is_not_started(pace_s, started):
+    study = optuna.create_study(direction="maximize")
+    space = load_space(str(SPACES / "tiny.yaml"))
+    hooks = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=time.time() + 30)
+    hooks.pace_s = pace_s  # None: no epoch timed yet
+
+    assert len(hooks.more(2)) == started
+    told = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+    assert len(told) == 2 - started and all(t.user_attrs["fail_reason"] == NOT_STARTED for t in told)
+    assert all(not t.intermediate_values for t in told)  # told untrained
