@@ -201,11 +201,11 @@ class TrialHooks:
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
-        self.pace_s = (time.time() - branch.joined) / epoch
-        epochs = branch.config["epochs"]
+        now, epochs = time.time(), branch.config["epochs"]
+        self.pace_s = (now - branch.joined) / epoch
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
-        if cannot_finish(branch.joined, epoch, epochs, time.time(), self.deadline):
+        if cannot_finish(branch.joined, epoch, epochs, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
             return True
