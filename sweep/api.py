@@ -307,13 +307,11 @@ class Study:
         return best_record(self.optuna)
 
     def best_configs(self, top: int = 5) -> tuple[dict[str, Any], ...]:
-        """The configs of the ``top`` best completed trials, best first, each for its best epoch's count of
-        epochs: what ``sweep run --warm-start`` tries first in a new study."""
-        from sweep.results import scored_config
+        """The configs of the ``top`` best trials (pruned ones at their best epoch), best first, each for its
+        best epoch's count of epochs: what ``sweep run --warm-start`` tries first in a new study."""
+        from sweep.results import ranked_trials, scored_config
 
-        complete = [trial for trial in self._stored.get_trials(deepcopy=False) if trial.state.name == "COMPLETE"]
-        complete.sort(key=lambda trial: trial.value, reverse=True)
-        return tuple(scored_config(trial) for trial in complete[:top])
+        return tuple(scored_config(trial) for trial in ranked_trials(self._stored)[:top])
 
     def train(
         self,
@@ -370,13 +368,12 @@ class Study:
 
     def summary(self) -> dict[str, Any]:
         """Counts by state, the best trial, the baseline and the time spent."""
-        from sweep.results import trial_summary
+        from sweep.results import best_trial, score, trial_summary
 
         summary = {"study": self.name, **trial_summary(self.optuna)}
-        completed = [t for t in self.optuna.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-        best = max(completed, key=lambda t: t.value) if completed else None
+        best = best_trial(self.optuna)
         summary["best_trial"] = best.number if best else None
-        summary["best_val_accuracy"] = best.value if best else None
+        summary["best_val_accuracy"] = score(best) if best else None
         summary["baseline_val_accuracy"] = (self.baseline or {}).get("val_accuracy")
         summary["data"] = (self.data or {}).get("name")
         return summary
@@ -393,4 +390,4 @@ class Study:
         from sweep.results import summary_html
 
         summary = self.summary()
-        return summary_html(summary, self.table(top=5)._repr_html_() if summary["complete"] else "")
+        return summary_html(summary, self.table(top=5)._repr_html_() if summary["best_trial"] is not None else "")

@@ -53,6 +53,7 @@ def best(study, storage, out):
     record = api.load(study, storage).best()
     path = api.write_json(record, out)
     epoch = f" at epoch {record['best_epoch']}" if record.get("best_epoch") else ""  # retrained for that many
+    epoch += " (pruned there or later)" if record.get("state") == "PRUNED" else ""
     score = f"val_accuracy {record['val_accuracy']:.4f}{epoch}"
     click.echo(f"trial {record['trial']} of {record['study']!r}: {score} -> {path}")
 

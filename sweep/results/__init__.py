@@ -45,6 +45,10 @@ EXPORTS = {
     "retrain": "export",
     "scored_config": "export",
     "write_json": "export",
+    "best_trial": "scores",
+    "ranked_trials": "scores",
+    "score": "scores",
+    "scored_epoch": "scores",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = exports(__name__, EXPORTS)

@@ -1,9 +1,9 @@
 """Best-so-far against wall-clock time: what a user feels of a sweep ("a good model by lunch").
 
-Each completed trial is placed at the moment it finished, measured from a start (by default the
-moment the study's first trial started), and the curve is the best val_accuracy finished by then.
-Trials still running, pruned or failed add nothing. A study resumed after a night's pause shows the
-pause too, as the wall clock does.
+Each trial that made a model (``sweep.results.scores``: completed, or pruned at its best epoch) is
+placed at the moment it finished, measured from a start (by default the moment the study's first trial
+started), and the curve is the best val_accuracy finished by then. Trials still running or failed add
+nothing. A study resumed after a night's pause shows the pause too, as the wall clock does.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-
-def stored_value(trial) -> float:
-    """The score the study stored: sweep's trials are scored on their best epoch, others as they were told."""
-    return trial.value
+from sweep.results.scores import score as stored_score
 
 
-def best_reported(trial) -> float:
+def best_reported(trial) -> float | None:
     """The best epoch a trial reported (its stored value if it reported none): one rule for trials of any
-    origin, such as a hand-written loop that returns its last epoch."""
+    origin, such as a hand-written loop that returns its last epoch. None: it made no model."""
+    if stored_score(trial) is None:
+        return None
     return max(trial.intermediate_values.values(), default=trial.value)
 
 
@@ -28,16 +27,16 @@ def best_so_far(
     study,
     started: datetime.datetime | None = None,
     budget_s: float | None = None,
-    score: Callable[[Any], float] = stored_value,
+    score: Callable[[Any], float | None] = stored_score,
 ) -> list[tuple]:
     """[(seconds since ``started``, best score by then, trial number)] at each improvement; only trials
-    that finished within ``budget_s`` count."""
+    that finished within ``budget_s`` and made a model (``score`` is not None) count."""
     trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
     if not trials:
         return []
     started = started or min(t.datetime_start for t in trials)
     finished = sorted(
-        (t for t in trials if t.state.name == "COMPLETE" and t.datetime_complete is not None),
+        (t for t in trials if t.datetime_complete is not None and score(t) is not None),
         key=lambda t: t.datetime_complete,
     )
     points, best = [], float("-inf")

@@ -8,6 +8,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sweep.results.scores import best_trial, score, scored_epoch
+
 log = logging.getLogger(__name__)
 
 PACKAGES = ("sweep", "keras", "optuna", "numpy", "scikit-learn")
@@ -29,21 +31,21 @@ def package_versions() -> dict[str, str]:
 
 
 def best_record(study) -> dict[str, Any]:
-    """The best completed trial: its config (trial config format), metric, study and versions."""
-    from optuna.trial import TrialState
-
-    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        raise ExportError(f"study {study.study_name!r} has no completed trial yet: run `sweep run` first")
-    best = study.best_trial
+    """The best trial (pruned ones count at their best epoch): its config (trial config format), metric,
+    study and versions."""
+    best = best_trial(study)
+    if best is None:
+        raise ExportError(f"study {study.study_name!r} has no trained trial yet: run `sweep run` first")
     baseline = study.user_attrs.get("baseline", {})
     return {
         "study": study.study_name,
         "trial": best.number,
-        "val_accuracy": best.value,
+        "state": best.state.name,
+        "val_accuracy": score(best),
         "baseline_val_accuracy": baseline.get("val_accuracy"),
         "train_images": baseline.get("train_images"),
         "config": scored_config(best),
-        "best_epoch": best.user_attrs.get("best_epoch"),
+        "best_epoch": scored_epoch(best),
         "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
         "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
         "model": study.user_attrs.get("model"),  # a builder of the user's own (module:function), or None
@@ -55,11 +57,12 @@ def best_record(study) -> dict[str, Any]:
 def scored_config(trial) -> dict[str, Any]:
     """The config that gives the trial's score: trained for its best epoch's count of epochs (trials
     before best-epoch scoring were scored on their last epoch, and keep their ``epochs``), with a cosine
-    schedule still annealing over the epochs the trial was drawn with (``decay_epochs``)."""
+    schedule still annealing over the epochs the trial was drawn with (``decay_epochs``). A pruned trial's
+    best epoch is one it reached before it stopped."""
     from sweep.training import epoch_learning_rates  # the schedule's one home; it loads no TensorFlow
 
     config = dict(trial.user_attrs.get("config", trial.params))
-    best = trial.user_attrs.get("best_epoch")
+    best = scored_epoch(trial)
     if best is not None and "epochs" in config:
         if epoch_learning_rates(config) is not None and best < config["epochs"]:
             config.setdefault("decay_epochs", config["epochs"])

@@ -16,6 +16,7 @@ from typing import Any
 
 from sweep.results.anytime import anytime_figure
 from sweep.results.durations import format_seconds
+from sweep.results.scores import best_trial, pruned_note, ranked_trials, score
 from sweep.results.table import baseline_of, render, trials_table
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,10 @@ def trial_summary(study) -> dict[str, Any]:
 def _headline(study) -> str:
     baseline = baseline_of(study)
     text = f"Search space {study.user_attrs.get('space', '?')}."
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    if completed:
-        best = max(completed, key=lambda t: t.value)
-        text += f" Best val_accuracy {best.value:.4f} (trial {best.number})"
-        text += f", {100 * (best.value - baseline['val_accuracy']):+.2f} pp vs baseline." if baseline else "."
+    best = best_trial(study)
+    if best is not None:
+        text += f" Best val_accuracy {score(best):.4f} (trial {best.number}{pruned_note(best)})"
+        text += f", {100 * (score(best) - baseline['val_accuracy']):+.2f} pp vs baseline." if baseline else "."
     if baseline:
         text += f" SGDClassifier baseline {baseline['val_accuracy']:.4f} on {baseline.get('train_images', '?')} images."
     return text
@@ -183,18 +183,17 @@ def _history(study):
 
 
 def _curves(study):
-    """Per-epoch validation accuracy of the best completed trials, from the reported intermediate values."""
+    """Per-epoch validation accuracy of the best trials (pruned ones too), from the reported intermediate values."""
     import plotly.graph_objects as go
 
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.intermediate_values]
-    best = sorted(completed, key=lambda t: t.value, reverse=True)[:TOP_CURVES]
+    best = [trial for trial in ranked_trials(study) if trial.intermediate_values][:TOP_CURVES]
     if not best:
         return "No trial reported per-epoch validation accuracy."
     figure = go.Figure()
     for trial in best:
         epochs = sorted(trial.intermediate_values)
         values = [trial.intermediate_values[epoch] for epoch in epochs]
-        label = f"trial {trial.number} ({trial.value:.4f})"
+        label = f"trial {trial.number} ({score(trial):.4f}{pruned_note(trial)})"
         figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=label))
     figure.update_layout(xaxis_title="epoch", yaxis_title="val_accuracy", xaxis={"dtick": 1})
     return _with_baseline(figure, study)

@@ -9,13 +9,15 @@ from typing import Any
 
 import pandas as pd
 
+from sweep.results.scores import SCORED_STATES, score, scored_epoch
 from sweep.results.storages import retried_trial_number
 from sweep.space import VOCABULARY
 
-RANKED_STATES = ("COMPLETE", "BASELINE")
-STATE_ORDER = {"COMPLETE": 0, "BASELINE": 0, "RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}
+RANKED_STATES = (*SCORED_STATES, "BASELINE")  # those with a score (a pruned trial that trained no epoch has none)
+STATE_ORDER = {"RUNNING": 1, "PRUNED": 2, "WAITING": 3, "FAIL": 4}  # unranked rows, after the ranked ones
 # epochs_run: the epochs a trial reported (a pruned trial stops early); `epochs` is the hyperparameter;
-# best_epoch: the epoch whose val_accuracy is the trial's score (retraining for that many epochs gives it).
+# best_epoch: the epoch whose val_accuracy is the trial's score (retraining for that many epochs gives it),
+# for a pruned trial too (``sweep.results.scores``).
 LEADING_COLUMNS = ["rank", "trial", "state", "val_accuracy", "vs_baseline_pp", "epochs_run", "duration_s"]
 OUTCOME_COLUMNS = ["best_epoch", "engine", "retry_of", "fail_reason"]
 # Every table has these columns in this order (csv and json keep them even when empty, so one script
@@ -33,7 +35,9 @@ def _duration(trial) -> float:
 def trial_row(trial) -> dict[str, Any]:
     """One trial as a flat row: outcome columns, then its config."""
     curve = [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)]
-    value = trial.value if trial.value is not None else (curve[-1] if curve else float("nan"))
+    value = score(trial)
+    if value is None:  # no model: a running trial shows its last epoch
+        value = trial.value if trial.value is not None else (curve[-1] if curve else float("nan"))
     retry_of = trial.user_attrs.get("retry_of", retried_trial_number(trial))
     config = trial.user_attrs.get("config", trial.params)
     return {
@@ -42,7 +46,7 @@ def trial_row(trial) -> dict[str, Any]:
         "val_accuracy": value,
         "epochs_run": len(curve),
         "duration_s": _duration(trial),
-        "best_epoch": trial.user_attrs.get("best_epoch"),
+        "best_epoch": scored_epoch(trial),
         "engine": trial.user_attrs.get("engine", "optuna"),
         "retry_of": retry_of,
         "fail_reason": trial.user_attrs.get("fail_reason", ""),
@@ -61,8 +65,9 @@ def baseline_of(study) -> dict[str, float] | None:
 def trials_table(study, states: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every trial of ``study`` plus the baseline row, best first.
 
-    ``rank`` orders completed trials and the baseline by val_accuracy; pruned, failed
-    and running trials follow without a rank because their accuracy is not final.
+    ``rank`` orders the trials that made a model (complete, and pruned at their best epoch) and the
+    baseline by val_accuracy; failed and running trials, and pruned ones that trained no epoch, follow
+    without a rank.
     """
     rows = [trial_row(trial) for trial in study.get_trials(deepcopy=False)]
     baseline = baseline_of(study)
@@ -87,9 +92,10 @@ def trials_table(study, states: tuple[str, ...] | None = None) -> pd.DataFrame:
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
-    table = table.assign(_order=table["state"].map(STATE_ORDER).fillna(5))
+    ranked = table["state"].isin(RANKED_STATES) & table["val_accuracy"].notna()
+    table = table.assign(_order=table["state"].map(STATE_ORDER).fillna(5).where(~ranked, 0))
     table = table.sort_values(["_order", "val_accuracy"], ascending=[True, False], na_position="last")
-    ranked = table["state"].isin(RANKED_STATES)
+    ranked = ranked.loc[table.index]
     table["rank"] = pd.Series(range(1, ranked.sum() + 1), index=table.index[ranked], dtype="Int64")
     return table.drop(columns="_order")
 

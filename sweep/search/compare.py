@@ -85,10 +85,12 @@ def compare_engines(
 
 
 def _summary(engine: str, study, baseline: float, started: datetime.datetime, seconds: float) -> dict[str, Any]:
-    trials = study.get_trials(deepcopy=False)
+    from sweep.results.scores import ranked_trials, score
+
+    trials, models = study.get_trials(deepcopy=False), ranked_trials(study)  # pruned trials at their best epoch
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
-    best = max((trial.value for trial in complete), default=math.nan)
-    beat = [(trial.datetime_complete - started).total_seconds() for trial in complete if trial.value > baseline]
+    best = score(models[0]) if models else math.nan
+    beat = [(trial.datetime_complete - started).total_seconds() for trial in models if score(trial) > baseline]
     return {
         "engine": engine,
         "best_val_accuracy": best,

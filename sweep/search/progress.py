@@ -45,8 +45,7 @@ class Progress:
             f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
             f"failed {counts[TrialState.FAIL] - interrupted}{stopped})",
         ]
-        if done:
-            parts.append(self._best(study))
+        parts.extend(self._best(study))
         elapsed = time.time() - self.started
         clock = f"{format_seconds(elapsed)} elapsed"
         if self.timeout:
@@ -54,11 +53,17 @@ class Progress:
         return " | ".join([*parts, clock])
 
     @staticmethod
-    def _best(study) -> str:
-        best = study.best_value
+    def _best(study) -> list[str]:
+        """The best score so far (pruned trials count at their best epoch), if any trial made a model."""
+        from sweep.results.scores import best_trial, score
+
+        trial = best_trial(study)
+        if trial is None:
+            return []
+        best = score(trial)
         baseline = study.user_attrs.get("baseline", {}).get("val_accuracy")
         margin = f" ({100 * (best - baseline):+.2f} pp vs baseline)" if baseline is not None else ""
-        return f"best val_accuracy {best:.4f}{margin}"
+        return [f"best val_accuracy {best:.4f}{margin}"]
 
 
 def _outcome(trial) -> str:

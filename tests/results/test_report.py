@@ -331,23 +331,24 @@ def test_report_and_dashboard_do_not_import_tensorflow(swept, tmp_path):
     assert (tmp_path / "r.html").stat().st_size > 1_000_000
 
 
-def test_export_of_a_study_without_completed_trials_is_one_line(sqlite_url, tmp_path):
+def test_export_of_a_study_without_trained_trials_is_one_line(sqlite_url, tmp_path):
     optuna.create_study(study_name="empty", storage=sqlite_url)
     result = sweep_cli("export", "--study", "empty", "--storage", sqlite_url, "--out", str(tmp_path / "x"), check=False)
-    assert result.returncode == 1 and "no completed trial" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "no trained trial" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x").exists()
 
 
 def test_anytime_curve_is_the_best_so_far_at_each_finish_with_the_baseline(swept):
     from sweep.results.anytime import best_so_far, seconds_to_reach
     from sweep.results.report import figures
+    from sweep.results.scores import best_trial, score
 
     folder, url, _ = swept
     study = optuna.load_study(study_name="tiny", storage=url)
     points = best_so_far(study)
     seconds, best = [p[0] for p in points], [p[1] for p in points]
-    assert seconds == sorted(seconds) and best == sorted(best) and best[-1] == study.best_value
-    assert seconds_to_reach(points, study.best_value) == seconds[-1] and seconds_to_reach(points, 2.0) is None
+    assert seconds == sorted(seconds) and best == sorted(best) and best[-1] == score(best_trial(study))
+    assert seconds_to_reach(points, best[-1]) == seconds[-1] and seconds_to_reach(points, 2.0) is None
     assert best_so_far(study, budget_s=-1) == []  # nothing finished before the start counts
     figure = figures(study)["anytime"]
     baseline = study.user_attrs["baseline"]["val_accuracy"]

@@ -64,6 +64,9 @@ def test_epochs_run_is_what_a_trial_ran_and_epochs_its_hyperparameter(mixed, tmp
     assert (pruned["epochs_run"], pruned["epochs"]) == (PRUNED_AFTER, 20)
     complete = table[table["trial"] == "0"].iloc[0]
     assert (complete["epochs_run"], complete["epochs"]) == (20, 20)
+    # the pruned trial made a model too: ranked on the best of its 3 epochs, below the 0.87 it trails
+    assert (pruned["val_accuracy"], pruned["best_epoch"]) == (pytest.approx(0.83), PRUNED_AFTER)
+    assert set(table.loc[table["rank"].notna(), "trial"]) == {"0", "1", "3", "5", "6", "baseline"}
     page = write_report(optuna.load_study(study_name="mixed", storage=mixed), tmp_path / "r.html").read_text()
     assert "<th>epochs_run</th>" in page and "<th>epochs</th>" in page
 

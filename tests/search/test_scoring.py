@@ -45,6 +45,33 @@ def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse, 
     assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(trial.value, abs=RETRAIN_TOLERANCE)
 
 
+def test_a_trial_pruned_by_the_deadline_is_a_model_that_best_and_train_give_again(tmp_path):
+    """A 1,000-epoch trial cannot end within 40 s: the deadline rule prunes it after its first epochs, and
+    the model those epochs made still counts, ranked in the table and retrained by `sweep best` + `train`."""
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    space = tmp_path / "long.yaml"
+    space.write_text((SPACES / "peaks.yaml").read_text().replace("epochs:        10", "epochs:        1000"))
+    long = ["--space", str(space), "--max-train", str(SMALL), "--fuse", "2", "--timeout", "40s"]
+    sweep_cli("run", *long, "--trials", "1", "--storage", url, cwd=tmp_path)
+    (trial,) = optuna.load_study(study_name="peaks", storage=url).get_trials()
+    assert trial.state.name == "PRUNED" and "--timeout deadline" in trial.user_attrs["fail_reason"]
+    curve = [trial.intermediate_values[epoch] for epoch in sorted(trial.intermediate_values)]
+    assert 1 <= len(curve) < 1000
+
+    table = sweep_cli("table", "--study", "peaks", "--storage", url, "--format", "json", cwd=tmp_path).stdout
+    (row,) = [row for row in json.loads(table) if row["trial"] == trial.number]
+    assert row["rank"] is not None and (row["state"], row["val_accuracy"]) == ("PRUNED", pytest.approx(max(curve)))
+    assert row["best_epoch"] == curve.index(max(curve)) + 1
+
+    best_file = tmp_path / "best.json"
+    printed = sweep_cli("best", "--study", "peaks", "--storage", url, "--out", str(best_file), cwd=tmp_path).stdout
+    record = json.loads(best_file.read_text())
+    assert (record["state"], record["val_accuracy"]) == ("PRUNED", max(curve)) and "pruned" in printed
+    assert record["config"]["epochs"] == row["best_epoch"]
+    out = sweep_cli("train", str(best_file), cwd=tmp_path).stdout
+    assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(max(curve), abs=RETRAIN_TOLERANCE)
+
+
 def test_a_cosine_trial_cut_at_its_best_epoch_retrains_to_its_first_epochs():
     split = load_split(max_train=SMALL)
     drawn = {"units": [64], "activation": "relu", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 128}
