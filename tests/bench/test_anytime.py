@@ -284,8 +284,9 @@ def test_anytime(tmp_path, monkeypatch):
         f"(taskset); code at commit {measured}. "
         f"{SEEDS} seed(s) per contender ({FIRST_SEED}...), mean ± sd across seeds; the median seconds to a "
         "target count only the seeds that reached it (shown in brackets). Clocks start with each command; only trials "
-        "finished within the budget count; every trial is scored on its best epoch (sweep and KerasTuner store "
-        "that; the loop's is read from the curve it reports). In this run the notes' "
+        "finished within the budget count; every trial that made a model is scored on its best epoch, a pruned one "
+        "too, as sweep's table and `sweep best` rank it (KerasTuner's trials all complete; the loop's best is read "
+        "from the curve it reports). In this run the notes' "
         f"reference model trained 5 epochs in {reference_s:.1f} s, so the budgets were {budgets}. "
         f"SGDClassifier baseline on the same split: {baseline:.4f}. Contenders run: {', '.join(CHOSEN)}. "
         f"Per-seed rows: {TABLE}-runs.csv; the curves: {TABLE}.png.",
