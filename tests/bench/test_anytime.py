@@ -19,7 +19,9 @@ Settings: SWEEP_BENCH_PROBLEM (default notes), SWEEP_BENCH_MAX_TRAIN (the first 
 contender, `--max-train`; default all), SWEEP_BENCH_BUDGETS (seconds, comma-separated; the run lasts the largest;
 default 300), SWEEP_BENCH_SEEDS (default 3), SWEEP_BENCH_FIRST_SEED (default 42), SWEEP_BENCH_CONTENDERS
 (comma-separated names below; default the peers), SWEEP_BENCH_TARGETS (val_accuracy, comma-separated; default the
-problem's), SWEEP_BENCH_TABLE (default anytime for notes, else headroom-PROBLEM-Nmin). Writes
+problem's), SWEEP_BENCH_TABLE (default anytime for notes, else headroom-PROBLEM-Nmin), SWEEP_BENCH_CANDIDATE (a
+checkout of sweep, such as a git worktree, that the contender `sweep (candidate)` runs with its defaults: a policy
+not yet merged, side by side with today's in one run). Writes
 results/reference/TABLE.md, TABLE.png, TABLE-runs.csv and TABLE-curves.csv (every improvement: seconds, best, trial).
 """
 
@@ -44,6 +46,7 @@ MAX_TRAIN = int(os.environ["SWEEP_BENCH_MAX_TRAIN"]) if os.environ.get("SWEEP_BE
 GRACE_S = 30  # a contender still running this long after the budget is stopped: what it finishes later never counts
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+CANDIDATE = os.environ.get("SWEEP_BENCH_CANDIDATE")  # another checkout's code, imported first by its contender
 SWEEP = ["-m", "sweep", "run", "--trials", "100000", "--timeout", "{budget}", "--seed", "{seed}", "--storage", "{url}"]
 JAX = {"KERAS_BACKEND": "jax"}
 NOTES = ROOT / "search_spaces" / "notes.yaml"
@@ -88,6 +91,7 @@ PROBLEM_SWEEP = [*SWEEP, *SPACE_ARGS, *(["--max-train", str(MAX_TRAIN)] if MAX_T
 ON_NOTES = ["--space", "{space}"]  # a notes variant replaces the problem's space (the notes problem only)
 CONTENDERS = {  # name -> (command after `python`, study name or None for the problem's, environment)
     "sweep (defaults)": (PROBLEM_SWEEP, None, {}),
+    "sweep (candidate)": (PROBLEM_SWEEP, None, {}),  # SWEEP_BENCH_CANDIDATE's code
     "hand-written Optuna loop": ([str(HERE / "naive_optuna.py"), "{url}", "naive", "{budget}", "{seed}"], "naive", {}),
     "KerasTuner Hyperband": ([*PROBLEM_SWEEP, "--engine", "keras-tuner", "--tuner", "hyperband"], None, {}),
     "KerasTuner random": ([*PROBLEM_SWEEP, "--engine", "keras-tuner", "--tuner", "random"], None, {}),
@@ -137,7 +141,9 @@ def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
     space = variant_space(study_name, folder) if study_name in SPACE_VARIANTS else None
     filled = [part.format(url=url, budget=f"{BUDGETS[-1]:g}", seed=seed, space=space) for part in command]
     started = datetime.datetime.now()
-    builders = os.pathsep.join([str(ROOT / "tests" / "builders"), os.environ.get("PYTHONPATH", "")])
+    assert name != "sweep (candidate)" or CANDIDATE, "sweep (candidate) runs SWEEP_BENCH_CANDIDATE's code: set it"
+    own_code = [CANDIDATE] if name == "sweep (candidate)" else []  # found before the installed sweep
+    builders = os.pathsep.join([*own_code, str(ROOT / "tests" / "builders"), os.environ.get("PYTHONPATH", "")])
     environment = {**os.environ, "PYTHONPATH": builders, **env}  # `own`'s module:function
     process = subprocess.Popen([sys.executable, *filled], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=environment, start_new_session=True)  # fmt: skip
@@ -258,7 +264,9 @@ def plot(points: dict[tuple[str, int], list[tuple]], baseline: float | None, pat
 
 def test_anytime(tmp_path, monkeypatch):
     monkeypatch.setenv("SWEEP_CACHE_DIR", str(tmp_path / "cache"))  # the baseline once, as a returning user has it
-    measured = commit()  # now: commits made while it runs must not be named
+    measured = commit(ROOT)  # now: commits made while it runs must not be named
+    if CANDIDATE:
+        measured += f" (sweep (candidate): {commit(Path(CANDIDATE))})"
     baseline = _baseline()
     reference_s = reference_model_seconds()
     points: dict[tuple[str, int], list[tuple]] = {}
@@ -301,10 +309,10 @@ def _baseline() -> float:
     return compute_baseline(source.split(MAX_TRAIN), source)["val_accuracy"]  # as each contender's run has it
 
 
-def commit() -> str:
-    """The code measured: HEAD, marked when the working tree differs from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+def commit(checkout: Path) -> str:
+    """The code measured: the checkout's HEAD, marked when its working tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "sweep", "tests"], cwd=ROOT, capture_output=True, text=True
+        ["git", "status", "--porcelain", "--", "sweep", "tests"], cwd=checkout, capture_output=True, text=True
     )
     return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
