@@ -34,15 +34,17 @@ def scored_epoch(trial) -> int | None:
     return min(step for step, value in curve.items() if value == score(trial))
 
 
-def ranked_trials(study) -> list[Any]:
-    """The trials that made a model, best first (equal scores: the earlier trial first)."""
-    scored = [trial for trial in study.get_trials(deepcopy=False) if score(trial) is not None]
+def ranked_trials(study_or_trials) -> list[Any]:
+    """The trials (of a study, or a list of them) that made a model, best first (equal scores: the earlier
+    trial first)."""
+    trials = study_or_trials if isinstance(study_or_trials, list) else study_or_trials.get_trials(deepcopy=False)
+    scored = [trial for trial in trials if score(trial) is not None]
     return sorted(scored, key=lambda trial: (-score(trial), trial.number))
 
 
-def best_trial(study) -> Any | None:
+def best_trial(study_or_trials) -> Any | None:
     """The trial with the best score, pruned ones included (None: no trial has made a model yet)."""
-    ranked = ranked_trials(study)
+    ranked = ranked_trials(study_or_trials)
     return ranked[0] if ranked else None
 
 

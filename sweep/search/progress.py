@@ -34,8 +34,8 @@ class Progress:
         from optuna.trial import TrialState
 
         counts = {state: 0 for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-        interrupted = 0
-        for each in study.get_trials(deepcopy=False, states=tuple(counts)):
+        interrupted, trials = 0, study.get_trials(deepcopy=False, states=tuple(counts))
+        for each in trials:
             counts[each.state] += 1
             interrupted += bool(each.user_attrs.get("interrupted"))
         done = counts[TrialState.COMPLETE]
@@ -45,7 +45,7 @@ class Progress:
             f"done {done + counts[TrialState.PRUNED]}{target} (pruned {counts[TrialState.PRUNED]}, "
             f"failed {counts[TrialState.FAIL] - interrupted}{stopped})",
         ]
-        parts.extend(self._best(study))
+        parts.extend(self._best(trials, study.user_attrs.get("baseline", {}).get("val_accuracy")))
         elapsed = time.time() - self.started
         clock = f"{format_seconds(elapsed)} elapsed"
         if self.timeout:
@@ -53,15 +53,14 @@ class Progress:
         return " | ".join([*parts, clock])
 
     @staticmethod
-    def _best(study) -> list[str]:
+    def _best(trials: list, baseline: float | None) -> list[str]:
         """The best score so far (pruned trials count at their best epoch), if any trial made a model."""
         from sweep.results.scores import best_trial, score
 
-        trial = best_trial(study)
+        trial = best_trial(trials)
         if trial is None:
             return []
         best = score(trial)
-        baseline = study.user_attrs.get("baseline", {}).get("val_accuracy")
         margin = f" ({100 * (best - baseline):+.2f} pp vs baseline)" if baseline is not None else ""
         return [f"best val_accuracy {best:.4f}{margin}"]
 
