@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep.results import StorageError
-from sweep.search.policy import cannot_finish, ends_late, leads, places
+from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
@@ -30,8 +30,7 @@ from sweep.training import Branch, signals, train_group
 log = logging.getLogger(__name__)
 
 DEADLINE_REASON = "stopped at the --timeout deadline; retried on resume"
-TOO_SLOW = "pruned: at its pace it would end after the --timeout deadline"
-NOT_STARTED = "not started: at the group's pace it would end after the --timeout deadline"
+TOO_SLOW = "pruned: at its pace its next epoch would end after the --timeout deadline"
 
 
 class Heartbeats:
@@ -124,7 +123,7 @@ class TrialHooks:
 
         signals.check()
         branches = []
-        for _ in range(self._room(free)):
+        for _ in range(0 if self._no_epoch_fits() else self._room(free)):
             if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
                 break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
@@ -144,18 +143,14 @@ class TrialHooks:
                 trial.set_user_attr(key, value)
             branch = Branch(trial, f"trial_{trial.number}", config, seed)
             self.running[trial.number] = branch
-            if self._would_end_late(config["epochs"]):
-                trial.set_user_attr("fail_reason", NOT_STARTED)
-                self._tell(branch, "PRUNED")
-                continue
             branches.append(branch)
         return branches
 
-    def _would_end_late(self, epochs: int) -> bool:
-        """Whether a new trial of ``epochs`` would end after the deadline at the group's pace: it is told at once,
-        untrained, rather than pruned after an epoch (in a 5-minute run on the mlp space, 45 trials of 10-30
-        epochs were started in the last 3 minutes only to be pruned after their first epoch)."""
-        return self.pace_s is not None and ends_late(self.pace_s, epochs, time.time(), self.deadline)
+    def _no_epoch_fits(self) -> bool:
+        """Whether a new trial's first epoch would end after the deadline at the group's pace: then no trial is
+        asked. (Trials told pruned untrained, as sweep did until 2026-12-05, read to TPE as bad draws: in a
+        5-minute run on the mlp space 50 of 100 were, most of them drawn with many epochs.)"""
+        return self.pace_s is not None and ends_late(self.pace_s, 1, time.time(), self.deadline)
 
     def _room(self, free: int) -> int:
         beside_firsts = self._room_beside_firsts(free)
@@ -205,7 +200,7 @@ class TrialHooks:
         self.pace_s = (now - branch.joined) / epoch
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
-        if cannot_finish(branch.joined, epoch, epochs, now, self.deadline):
+        if next_epoch_ends_late(branch.joined, epoch, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
             return True

@@ -94,12 +94,13 @@ def ends_late(pace_s: float, epochs_left: int, now: float, deadline: float | Non
     return deadline is not None and now < deadline and now + pace_s * epochs_left > deadline
 
 
-def cannot_finish(started: float, epochs_done: int, epochs: int, now: float, deadline: float | None) -> bool:
-    """Whether a trial, at its own pace so far (wall-clock seconds per epoch since it ``started``), would end
-    its ``epochs`` after the ``--timeout`` deadline. Such a trial is pruned at once: it could only be stopped
-    unfinished at the deadline, and its place goes to a trial that can finish. In a 5-minute run on the cnn space
-    a 15-epoch CNN at 20 s an epoch held its place to the end and counted for nothing."""
-    return bool(epochs_done) and ends_late((now - started) / epochs_done, epochs - epochs_done, now, deadline)
+def next_epoch_ends_late(started: float, epochs_done: int, now: float, deadline: float | None) -> bool:
+    """Whether a trial's next epoch, at its own pace so far (wall-clock seconds per epoch since it ``started``),
+    would end after the ``--timeout`` deadline. The trial is pruned there, and the model its epochs made counts
+    at its best epoch (``sweep.results.scores``); stopped by the deadline, it would be stored as interrupted,
+    with nothing counted. Until then it trains on, whether or not it can finish: with a held rate, 12 epochs of
+    a 30-epoch trial are the same model as a 12-epoch trial."""
+    return bool(epochs_done) and ends_late((now - started) / epochs_done, 1, now, deadline)
 
 
 HOPELESS_MARGIN = 0.10  # below the baseline's val_accuracy by this much ...
