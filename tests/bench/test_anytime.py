@@ -127,8 +127,9 @@ DEFAULT_TABLE = "anytime" if PROBLEM == "notes" else f"headroom-{PROBLEM}-{BUDGE
 TABLE = os.environ.get("SWEEP_BENCH_TABLE", DEFAULT_TABLE)  # a lever study writes beside, not over, the peers' table
 
 
-def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
-    """The contender's best-so-far points (seconds since its command started, best, trial)."""
+def run_contender(name: str, seed: int, folder: Path) -> tuple[list[tuple], int]:
+    """The contender's best-so-far points (seconds since its command started, best, trial), and the epochs its
+    trials trained within the budget (fused or alone, kept or pruned): how much training its time bought."""
     from sweep.results import open_storage
     from sweep.results.anytime import best_reported, best_so_far
 
@@ -154,7 +155,16 @@ def run_contender(name: str, seed: int, folder: Path) -> list[tuple]:
         os.killpg(process.pid, signal.SIGKILL)  # what finished is stored; a trial left running counts nowhere
         process.communicate()
     study = optuna.load_study(study_name=study_name, storage=open_storage(url))
-    return best_so_far(study, started=started, budget_s=BUDGETS[-1], score=best_reported)
+    return best_so_far(study, started=started, budget_s=BUDGETS[-1], score=best_reported), epochs_within(study, started)
+
+
+def epochs_within(study, started: datetime.datetime) -> int:
+    """Epochs reported by the trials that finished within the budget."""
+    return sum(
+        len(trial.intermediate_values)
+        for trial in study.get_trials(deepcopy=False)
+        if trial.datetime_complete and (trial.datetime_complete - started).total_seconds() <= BUDGETS[-1]
+    )
 
 
 def variant_space(name: str, folder: Path) -> str:
@@ -182,7 +192,7 @@ def reference_model_seconds() -> float:
     return train(REFERENCE_CONFIG, split, seed=42).fit_seconds
 
 
-def summarise(points: dict[tuple[str, int], list[tuple]], baseline: float) -> pd.DataFrame:
+def summarise(points: dict[tuple[str, int], list[tuple]], baseline: float, epochs: dict) -> pd.DataFrame:
     """Per run: when its first model finished, and its first model above the baseline (a pruned trial's weak
     first epochs count as a result, so the first result alone can flatter), its best per budget, when it reached
     each target."""
@@ -192,6 +202,7 @@ def summarise(points: dict[tuple[str, int], list[tuple]], baseline: float) -> pd
     for (name, seed), curve in points.items():
         row = {"contender": name, "seed": seed, "s to first result": curve[0][0] if curve else float("nan")}
         row["s to beat the baseline"] = seconds_to_reach(curve, baseline + 1e-9)
+        row["epochs trained"] = epochs[(name, seed)]
         for budget in BUDGETS:
             within = [best for seconds, best, _ in curve if seconds <= budget]
             row[f"best at {budget / 60:g} min"] = max(within) if within else float("nan")
@@ -220,6 +231,7 @@ def table_of(runs: pd.DataFrame) -> pd.DataFrame:
             "seeds": len(group),
             "median s to first result": _median_seconds(group["s to first result"]),
             "median s to beat the baseline": _median_seconds(group["s to beat the baseline"]),
+            "epochs trained": f"{group['epochs trained'].mean():.0f}",
         }
         for budget in BUDGETS:
             column = group[f"best at {budget / 60:g} min"].dropna()  # a seed with no trial finished has no best
@@ -275,14 +287,15 @@ def test_anytime(tmp_path, monkeypatch):
     baseline = _baseline()
     reference_s = reference_model_seconds()
     points: dict[tuple[str, int], list[tuple]] = {}
+    epochs: dict[tuple[str, int], int] = {}
     REFERENCE.mkdir(parents=True, exist_ok=True)
     for seed in range(FIRST_SEED, FIRST_SEED + SEEDS):
         for name in CHOSEN:  # one contender after another, seed by seed, so drifts in speed hit all alike
             folder = tmp_path / f"{name.replace(' ', '-')}-{seed}"
             folder.mkdir()
-            points[(name, seed)] = run_contender(name, seed, folder)
+            points[(name, seed)], epochs[(name, seed)] = run_contender(name, seed, folder)
             curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)  # kept if a later run breaks
-    runs = summarise(points, baseline)
+    runs = summarise(points, baseline, epochs)
     data = f"the first {MAX_TRAIN} training images" if MAX_TRAIN else "full data"
     REFERENCE.mkdir(parents=True, exist_ok=True)
     runs.to_csv(REFERENCE / f"{TABLE}-runs.csv", index=False)
@@ -302,7 +315,8 @@ def test_anytime(tmp_path, monkeypatch):
         "from the curve it reports). In this run the notes' "
         f"reference model trained 5 epochs in {reference_s:.1f} s, so the budgets were {budgets}. "
         f"SGDClassifier baseline on the same split: {baseline:.4f}. Contenders run: {', '.join(CHOSEN)}. "
-        f"Per-seed rows: {TABLE}-runs.csv; the curves: {TABLE}.png.",
+        "Epochs trained: the epochs reported by a contender's trials that finished within the budget, mean over "
+        f"seeds. Per-seed rows: {TABLE}-runs.csv; the curves: {TABLE}.png.",
     )
     assert all(points.values()), "every contender finished at least one trial"
 
