@@ -85,7 +85,7 @@ def compare_engines(
 
 
 def _summary(engine: str, study, baseline: float, started: datetime.datetime, seconds: float) -> dict[str, Any]:
-    from sweep.results.scores import ranked_trials, score
+    from sweep.results import ranked_trials, score
 
     trials, models = study.get_trials(deepcopy=False), ranked_trials(study)  # pruned trials at their best epoch
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]

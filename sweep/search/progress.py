@@ -55,7 +55,7 @@ class Progress:
     @staticmethod
     def _best(trials: list, baseline: float | None) -> list[str]:
         """The best score so far (pruned trials count at their best epoch), if any trial made a model."""
-        from sweep.results.scores import best_trial, score
+        from sweep.results import best_trial, score
 
         trial = best_trial(trials)
         if trial is None:
