@@ -87,7 +87,8 @@ def compare_engines(
 def _summary(engine: str, study, baseline: float, started: datetime.datetime, seconds: float) -> dict[str, Any]:
     from sweep.results import ranked_trials, score
 
-    trials, models = study.get_trials(deepcopy=False), ranked_trials(study)  # pruned trials at their best epoch
+    trials = study.get_trials(deepcopy=False)
+    models = ranked_trials(trials)  # pruned trials at their best epoch
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     best = score(models[0]) if models else math.nan
     beat = [(trial.datetime_complete - started).total_seconds() for trial in models if score(trial) > baseline]
