@@ -46,7 +46,13 @@ def private_postgres():
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as admin:
             admin.execute("CREATE DATABASE sweep")
-        yield f"postgresql://postgres@127.0.0.1:{port}/sweep", lambda: subprocess.run([*control, "restart"], check=True)
+
+        def restart() -> None:
+            subprocess.run([*control, "stop"], check=True)
+            time.sleep(3)  # down for a while, as a failover is: a restart alone can fall between the workers' calls
+            subprocess.run([*control, "start"], check=True)
+
+        yield f"postgresql://postgres@127.0.0.1:{port}/sweep", restart
     finally:
         subprocess.run([*control, "stop", "-m", "immediate"], capture_output=True)
         subprocess.run(["pg_dropcluster", version, name], capture_output=True)
