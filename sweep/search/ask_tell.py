@@ -13,6 +13,7 @@ not, so ``Heartbeats`` beats for every running trial of the group. A worker kill
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -91,6 +92,14 @@ def heartbeats_for(study):
     return Heartbeats(storage, storage.get_heartbeat_interval()) if is_heartbeat_enabled(storage) else NoHeartbeats()
 
 
+@dataclasses.dataclass
+class Pace:
+    """Seconds per epoch of the latest trial to report, kept across a worker's groups: a group opened in the
+    last seconds of a ``--timeout`` run knows from its predecessor that no epoch fits, and asks no trial."""
+
+    seconds: float | None = None
+
+
 class TrialHooks:
     """The driver's side of a group: ask new trials, tell each branch's outcome."""
 
@@ -107,12 +116,13 @@ class TrialHooks:
         leaders_first: bool = False,
         grow: bool = False,
         deadline: float | None = None,
+        pace: Pace | None = None,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
         self.beyond, self.leaders_first, self.grow, self.deadline = beyond, leaders_first, grow, deadline
         self.running: dict[int, Branch] = {}
-        self.pace_s: float | None = None  # seconds per epoch of the latest branch to report: the group's pace
+        self.pace = pace or Pace()
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
         self.group_name: str | None = None
@@ -150,7 +160,7 @@ class TrialHooks:
         """Whether a new trial's first epoch would end after the deadline at the group's pace: then no trial is
         asked. (Trials told pruned untrained, as sweep did until 2026-12-05, read to TPE as bad draws: in a
         5-minute run on the mlp space 50 of 100 were, most of them drawn with many epochs.)"""
-        return self.pace_s is not None and ends_late(self.pace_s, 1, time.time(), self.deadline)
+        return self.pace.seconds is not None and ends_late(self.pace.seconds, 1, time.time(), self.deadline)
 
     def _room(self, free: int) -> int:
         beside_firsts = self._room_beside_firsts(free)
@@ -197,7 +207,7 @@ class TrialHooks:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
         now, epochs = time.time(), branch.config["epochs"]
-        self.pace_s = (now - branch.joined) / epoch
+        self.pace.seconds = (now - branch.joined) / epoch
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
         if next_epoch_ends_late(branch.joined, epoch, now, self.deadline):
@@ -247,12 +257,18 @@ def run_group(
     slots: Callable[[int], int],
     callbacks,
     beyond: Callable[[int], bool] = lambda number: False,
+    pace: Pace | None = None,
 ):
     """Train one fused group to its end; return the number of trials it told."""
     # Distinct per group and per worker, and stored with every trial (``data_order``).
     shuffle_seed = settings.seed + 7919 * settings.worker + len(study.get_trials(deepcopy=False))
     with heartbeats_for(study) as heartbeats:
-        ordering = {"leaders_first": settings.leaders_first, "grow": settings.grow, "deadline": settings.deadline()}
+        ordering = {
+            "leaders_first": settings.leaders_first,
+            "grow": settings.grow,
+            "deadline": settings.deadline(),
+            "pace": pace,
+        }
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()
         try:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sweep.results import HEARTBEAT_SECONDS, has_heartbeats
+from sweep.search.ask_tell import Pace, run_group
 from sweep.search.settings import INTERRUPTED, NOT_RUN, Recycle, SweepSettings, SweepStopped, TargetReached
 from sweep.search.study import (
     FailureGuard,
@@ -79,11 +80,9 @@ class Objective:
         return value
 
 
-def _fused_group(study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int) -> int:
+def _fused_group(study, space, split, settings: SweepSettings, callbacks: list, trials_here: int, pace) -> int:
     """One fused group: it takes new trials while the target, the deadline, the failure guard
     and the recycling count allow, and ends when its last trial has ended."""
-    from sweep.search.ask_tell import run_group
-
     guard, deadline, asked = callbacks[0], settings.deadline(), [trials_here]
 
     def slots(wanted: int) -> int:
@@ -99,7 +98,7 @@ def _fused_group(study, space: SearchSpace, split, settings: SweepSettings, call
     def beyond(number: int) -> bool:
         return beyond_target(study, settings.trials, number)
 
-    return run_group(study, space, split, settings, slots, callbacks, beyond)
+    return run_group(study, space, split, settings, slots, callbacks, beyond, pace)
 
 
 def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
@@ -123,7 +122,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     beyond = lambda number: beyond_target(study, settings.trials, number)  # noqa: E731
     objective = Objective(space, split, settings.seed, beyond, settings.builder(space))
     guard = FailureGuard(settings.max_failures)
-    deadline, trials_here = settings.deadline(), 0
+    deadline, trials_here, pace = settings.deadline(), 0, Pace()  # the pace of this worker's groups
     while not guard.tripped and (deadline is None or time.time() < deadline):
         signals.check()
         step = next_step(study, settings.trials, has_heartbeats(settings.storage))
@@ -135,7 +134,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
         if settings.recycle_after and trials_here >= settings.recycle_after:
             raise Recycle(f"{trials_here} trials in this process")
         if settings.fuse > 1:
-            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here)
+            trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, pace)
         else:
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])
             trials_here += 1

@@ -9,7 +9,7 @@ import optuna
 import pytest
 from helpers import SPACES
 
-from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, TrialHooks
+from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, Pace, TrialHooks
 from sweep.search.policy import GROUP_EPOCH_S, next_epoch_ends_late
 from sweep.search.settings import SweepSettings
 from sweep.space import load_space
@@ -73,7 +73,23 @@ def test_no_trial_is_asked_when_its_first_epoch_would_end_after_the_deadline(pac
     study = optuna.create_study(direction="maximize")
     space = load_space(str(SPACES / "tiny.yaml"))
     hooks = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=time.time() + 30)
-    hooks.pace_s = pace_s  # the group's seconds per epoch (None: no epoch timed yet)
+    hooks.pace.seconds = pace_s  # the group's seconds per epoch (None: no epoch timed yet)
 
     assert len(hooks.more(2)) == started
     assert len(study.trials) == started  # nothing asked, so TPE sees no untrained trial
+
+
+def test_a_group_opened_after_one_that_ran_out_of_time_asks_no_trial():
+    """The worker's next group knows the pace of the last one: in the last seconds of a run it would otherwise ask
+    trials whose first epoch ends past the deadline, only to store them as interrupted."""
+    study = optuna.create_study(direction="maximize")
+    space = load_space(str(SPACES / "tiny.yaml"))
+    pace, deadline = Pace(), time.time() + 10
+    first = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=deadline, pace=pace)
+    branch = Branch(study.ask(), "trial_0", {"epochs": 9}, 42, joined=time.time() - 20)
+    first.running[0] = branch
+    assert not first.epoch_end(branch, 1, 0.8)  # pruned: its next epoch would end late
+
+    second = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=deadline, pace=pace)
+    assert second.more(2) == []
+    assert len(study.trials) == 1
