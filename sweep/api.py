@@ -66,6 +66,7 @@ def run(
     prune_hopeless: bool | None = None,
     leaders_first: bool = False,
     grow: bool = False,
+    epochs_budget: bool = False,
     seed: int = 42,
     max_train: int | str | None = None,
     max_failures: int = 5,
@@ -91,7 +92,8 @@ def run(
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: up to 8 on CPU and 64 on a GPU, as many as
     train an epoch within 10 s; 1: one at a time).
-    ``prune_hopeless``, ``leaders_first``, ``grow``: as ``sweep run --prune-hopeless``, ``--leaders-first``, ``--grow``.
+    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``: as ``sweep run --prune-hopeless``,
+    ``--leaders-first``, ``--grow``, ``--epochs-budget``.
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
@@ -107,7 +109,7 @@ def run(
     from sweep.space import load_space
     from sweep.training import Builder
 
-    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow)
+    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow, epochs_budget)
     seconds = parse_duration(timeout) if timeout is not None else None
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
@@ -122,6 +124,7 @@ def run(
         prune_hopeless=prune_hopeless,
         leaders_first=leaders_first,
         grow=grow,
+        epochs_budget=epochs_budget,
         seed=seed,
         max_train=max_train,
         data=data_source(data),

@@ -78,6 +78,12 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     default=False,
     help="A fused group opens 2 places first, then one more for each completed trial, up to --fuse.",
 )
+@click.option(
+    "--epochs-budget/--drawn-epochs",
+    default=False,
+    help="With a held learning rate, epochs are found, not drawn: a trial trains up to the space's most epochs "
+    "until pruned or 5 epochs without a better val_accuracy, and its best epoch is its number of epochs.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
@@ -126,6 +132,7 @@ def run(
     prune_hopeless,
     leaders_first,
     grow,
+    epochs_budget,
     seed,
     max_failures,
     top,
@@ -146,8 +153,9 @@ def run(
     try:
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
-            prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, seed=seed, max_train=max_train,
-            max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner, workers=workers,
+            prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, epochs_budget=epochs_budget,
+            seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
+            workers=workers,
             recycle_after=recycle_after, console=True, model=model, started=started, warm_start=warm_start,
         )  # fmt: skip
     except api.Recycle as handover:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sweep.results import StorageError
+from sweep.search.epochs import stalled
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
@@ -117,12 +118,13 @@ class TrialHooks:
         grow: bool = False,
         deadline: float | None = None,
         pace: Pace | None = None,
+        patience: int | None = None,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
         self.beyond, self.leaders_first, self.grow, self.deadline = beyond, leaders_first, grow, deadline
         self.running: dict[int, Branch] = {}
-        self.pace = pace or Pace()
+        self.pace, self.patience = pace or Pace(), patience  # patience: see epochs.stalled
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
         self.group_name: str | None = None
@@ -210,6 +212,9 @@ class TrialHooks:
         self.pace.seconds = (now - branch.joined) / epoch
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
+        if self.patience and stalled(branch.curve, self.patience):
+            self.finished(branch)  # stopped early: complete at its best epoch
+            return False
         if next_epoch_ends_late(branch.joined, epoch, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
@@ -268,6 +273,7 @@ def run_group(
             "grow": settings.grow,
             "deadline": settings.deadline(),
             "pace": pace,
+            "patience": settings.patience(),
         }
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sweep.results import HEARTBEAT_SECONDS, has_heartbeats
 from sweep.search.ask_tell import Pace, run_group
+from sweep.search.epochs import stalled
 from sweep.search.settings import INTERRUPTED, NOT_RUN, Recycle, SweepSettings, SweepStopped, TargetReached
 from sweep.search.study import (
     FailureGuard,
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 class Objective:
     """One trial: sample a config from the space, train it, report every epoch."""
 
-    def __init__(self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False, builder=OURS):
-        self.space, self.builder = space, builder
+    def __init__(
+        self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False, builder=OURS, patience=None
+    ):
+        self.space, self.builder, self.patience = space, builder, patience  # patience: see epochs.stalled
         self.split = split
         self.seed = seed
         self.beyond = beyond  # see beyond_target
@@ -49,12 +52,18 @@ class Objective:
         seed = self.seed + trial.number  # kept, so `sweep best` + `sweep train` retrain this very model
         trial.set_user_attr("config", config)
         trial.set_user_attr("seed", seed)
-        started = time.perf_counter()
+        started, curve = time.perf_counter(), []
 
-        def on_epoch(epoch: int, val_accuracy: float) -> None:
+        def on_epoch(epoch: int, val_accuracy: float) -> bool:
             trial.report(val_accuracy, epoch)
-            if epoch < config["epochs"] and trial.should_prune():  # a trial that ran all its epochs is done
+            curve.append(val_accuracy)
+            if epoch >= config["epochs"]:  # a trial that ran all its epochs is done
+                return False
+            if self.patience and stalled(curve, self.patience):
+                return True  # stopped early: complete at its best epoch
+            if trial.should_prune():
                 raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
+            return False
 
         try:
             result = train(
@@ -108,7 +117,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     trials in this process while work remains, and lets KeyboardInterrupt through after
     the interrupted trial has been stored as FAIL.
     """
-    space = settings.search_space()
+    space = settings.search_space()  # with --epochs-budget, epochs fixed at the space's most (epochs.budgeted)
     split = settings.data.split(settings.max_train)  # bad data is refused before a study exists
     check_data_fits(space.path, space.params, split.input_shape)
     study = open_study(settings, space)
@@ -120,7 +129,7 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)
     beyond = lambda number: beyond_target(study, settings.trials, number)  # noqa: E731
-    objective = Objective(space, split, settings.seed, beyond, settings.builder(space))
+    objective = Objective(space, split, settings.seed, beyond, settings.builder(space), settings.patience())
     guard = FailureGuard(settings.max_failures)
     deadline, trials_here, pace = settings.deadline(), 0, Pace()  # the pace of this worker's groups
     while not guard.tripped and (deadline is None or time.time() < deadline):

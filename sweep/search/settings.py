@@ -8,6 +8,7 @@ from typing import Any
 
 from sweep.data import DataSource
 from sweep.results import format_seconds
+from sweep.search.epochs import PATIENCE, budgeted
 from sweep.search.policy import GROUP_EPOCH_S
 from sweep.space import SearchSpace, load_space
 from sweep.training import Builder, resolve_fuse
@@ -50,6 +51,7 @@ class SweepSettings:
     prune_hopeless: bool | None = None  # prune trials far below the baseline after 2 epochs; None: where it applies
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
     grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
+    epochs_budget: bool = False  # epochs found, not drawn: up to the space's most, stopped early (search.epochs)
     seed: int = 42
     max_train: int | str | None = None  # the first N training rows; None or "all": every row
     data: DataSource | str | None = None  # a path is made a DataSource once, here
@@ -63,7 +65,14 @@ class SweepSettings:
     warm_start: tuple[dict[str, Any], ...] = ()  # configs to try first after the space's starts (an earlier study's)
 
     def search_space(self) -> SearchSpace:
-        return load_space(self.space, self.model)
+        """The space the driver samples: as loaded, or with ``epochs`` as a budget where that applies."""
+        space = load_space(self.space, self.model)
+        return (self.epochs_budget and budgeted(space)) or space
+
+    def patience(self) -> int | None:
+        """Epochs without improvement after which a trial stops early; None where trials run their drawn epochs
+        (no ``--epochs-budget``, or a space where epochs is not a budget, such as an annealed rate's)."""
+        return PATIENCE if self.epochs_budget and budgeted(load_space(self.space, self.model)) else None
 
     def builder(self, space: SearchSpace) -> Builder:
         """The model every trial of this run trains: the one given, else the space file's, else sweep's."""

@@ -105,7 +105,7 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
     ``earlier`` (an earlier study's best configs; those the space could not draw are skipped), ``most`` of them
     at most (the trial count: queued trials always run). Both engines take these: Optuna as queued trials,
     KerasTuner's oracle as its first draws."""
-    names = {param.name for param in space.params.values()}
+    names = {param.name for param in space.params.values() if not param.fixed}  # a fixed one is never drawn
     by_values = {}  # the values queued -> (origin, index)
     for origin, configs in zip(FIRST_TRIES, (space.starts, earlier), strict=True):
         for index, config in enumerate(configs):

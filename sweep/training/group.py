@@ -59,7 +59,8 @@ class GroupHooks(Protocol):
         """Up to ``free`` new trials to start now (fewer or none when the sweep wants no more)."""
 
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
-        """Record epoch ``epoch`` (from 1); False stops the branch (pruned)."""
+        """Record epoch ``epoch`` (from 1); False stops the branch (the hooks told its outcome: pruned, or
+        complete when it stopped early)."""
 
     def finished(self, branch: Branch) -> None:
         """The branch ran all its epochs."""

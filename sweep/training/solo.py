@@ -37,8 +37,9 @@ class Speed:
 
 DEFAULT_SPEED = Speed()
 
-# Called after every epoch with (epoch number from 1, validation accuracy); may raise to stop.
-EpochHook = Callable[[int, float], None]
+# Called after every epoch with (epoch number from 1, validation accuracy); may raise to stop (pruned), or return
+# True to end the training there as complete (stopped early).
+EpochHook = Callable[[int, float], bool | None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,9 +110,16 @@ def train(
         classes=split.classes,
     )
     curve: list[float] = []
+    early: list[int] = []  # the epoch at which on_epoch ended the training, if it did
+
+    def after_epoch(epoch: int, logs: dict) -> None:
+        if _after_epoch(epoch, logs, curve, on_epoch):
+            early.append(epoch + 1)
+            model.stop_training = True
+
     callback = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda batch, logs: signals.check(),  # once per steps_per_execution batches
-        on_epoch_end=lambda epoch, logs: _after_epoch(epoch, logs, curve, on_epoch),
+        on_epoch_end=after_epoch,
     )
     started = time.perf_counter()
     fit = functools.partial(
@@ -126,8 +134,8 @@ def train(
         if order is None:
             fit(split.x_train, split.y_train, epochs=config["epochs"])
         else:
-            _fit_in_order(fit, split, config["epochs"], order, curve)
-        if len(curve) < config["epochs"]:  # TerminateOnNaN stopped it mid-epoch
+            _fit_in_order(fit, split, config["epochs"], order, curve, early)
+        if len(curve) < config["epochs"] and not early:  # TerminateOnNaN stopped it mid-epoch
             raise TrainingDiverged(f"loss became NaN in epoch {len(curve) + 1}")
         seconds = time.perf_counter() - started
         return TrainResult(curve[-1], curve, len(curve), seconds, model if keep_model else None)
@@ -136,9 +144,9 @@ def train(
             release(model)
 
 
-def _fit_in_order(fit: Callable, split: Split, epochs: int, order: DataOrder, curve: list[float]) -> None:
+def _fit_in_order(fit: Callable, split: Split, epochs: int, order: DataOrder, curve: list[float], early: list) -> None:
     for epoch in range(epochs):
-        if len(curve) < epoch:  # TerminateOnNaN stopped the last epoch
+        if len(curve) < epoch or early:  # TerminateOnNaN stopped the last epoch, or on_epoch ended the training
             return
         permutation = epoch_order(order.seed, order.first_epoch + epoch, len(split.y_train))[: order.size]
         fit(
@@ -146,13 +154,13 @@ def _fit_in_order(fit: Callable, split: Split, epochs: int, order: DataOrder, cu
         )
 
 
-def _after_epoch(epoch: int, logs: dict, curve: list[float], on_epoch: EpochHook | None) -> None:
+def _after_epoch(epoch: int, logs: dict, curve: list[float], on_epoch: EpochHook | None) -> bool:
+    """Record the epoch; True when ``on_epoch`` ends the training here."""
     loss = float(logs.get("loss", math.nan))
     if not math.isfinite(loss):
         raise TrainingDiverged(f"loss became {loss} in epoch {epoch + 1}")
     curve.append(float(logs["val_accuracy"]))
-    if on_epoch is not None:
-        on_epoch(epoch + 1, curve[-1])
+    return bool(on_epoch is not None and on_epoch(epoch + 1, curve[-1]))
 
 
 def release(model: Any = None) -> None:

@@ -1,0 +1,41 @@
+"""Epochs as a budget (``sweep run --epochs-budget``): the number of epochs is found, not drawn.
+
+With a held learning rate, the first N epochs of a trial are the very model an N-epoch trial makes (same
+weights, same batches, same rate). Drawn, ``epochs`` is then only where a trial stops: a good trial drawn with
+9 epochs stops at its 9th while still improving, a weak one drawn with 30 trains to its 30th unless pruned, and
+the sampler spends a dimension on a parameter that changes nothing but the time. As a budget, every trial may
+train up to the space's most epochs: the pruner stops the weak ones at equal epochs, as KerasTuner's Hyperband
+stops its rounds, and a trial that has not improved for ``PATIENCE`` epochs stops as complete, as Keras's
+``EarlyStopping`` would stop it. Its best epoch is its number of epochs: ``sweep best`` writes it, and
+``sweep train`` trains that many.
+
+A cosine schedule anneals over the drawn epochs, so there ``epochs`` changes the model and stays drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sweep.space import Param, SearchSpace
+
+PATIENCE = 5  # epochs without a better val_accuracy before a budgeted trial stops (Keras's EarlyStopping patience)
+
+
+def budgeted(space: SearchSpace) -> SearchSpace | None:
+    """The space with ``epochs`` fixed at its most, and dropped from its starts; None where epochs is not a
+    budget: a fixed or conditional ``epochs``, or a learning rate that is not held for every trial."""
+    epochs = space.params.get("epochs")
+    schedule = space.params.get("lr_schedule")
+    held = schedule is None or (schedule.fixed and schedule.value == "constant")
+    if epochs is None or epochs.fixed or epochs.when or epochs.key or not held:
+        return None
+    most = int(max(epochs.values() or [epochs.high]))
+    params = {**space.params, "epochs": Param("epochs", value=most)}
+    starts = tuple({name: value for name, value in start.items() if name != "epochs"} for start in space.starts)
+    return dataclasses.replace(space, params=params, starts=tuple(start for start in starts if start))
+
+
+def stalled(curve: list[float], patience: int = PATIENCE) -> bool:
+    """Whether the last ``patience`` epochs of ``curve`` brought no better val_accuracy than the best before."""
+    best_epoch = max(range(len(curve)), key=lambda index: (curve[index], -index)) + 1 if curve else 0
+    return len(curve) - best_epoch >= patience
