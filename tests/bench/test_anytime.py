@@ -110,6 +110,11 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     "sweep with --fuse 4": ([*PROBLEM_SWEEP, "--fuse", "4"], None, {}),
     "sweep with --fuse 1": ([*PROBLEM_SWEEP, "--fuse", "1"], None, {}),
     "sweep with --epochs-budget": ([*PROBLEM_SWEEP, "--epochs-budget"], None, {}),
+    "sweep with --epochs-budget and a patient median": (
+        [*PROBLEM_SWEEP, "--epochs-budget", "--pruner", "patient"],
+        None,
+        {},
+    ),
     "sweep with multivariate TPE": ([*PROBLEM_SWEEP, "--sampler", "tpe-multivariate"], None, {}),
     "sweep with --prune-hopeless": ([*PROBLEM_SWEEP, "--prune-hopeless"], None, {}),
     "sweep with --leaders-first": ([*PROBLEM_SWEEP, "--leaders-first"], None, {}),
