@@ -155,8 +155,8 @@ def run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
             prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, epochs_budget=epochs_budget,
             seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
-            workers=workers,
-            recycle_after=recycle_after, console=True, model=model, started=started, warm_start=warm_start,
+            workers=workers, recycle_after=recycle_after, console=True, model=model, started=started,
+            warm_start=warm_start,
         )  # fmt: skip
     except api.Recycle as handover:
         _continue_in_a_fresh_process(handover, started)

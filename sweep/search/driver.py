@@ -89,7 +89,9 @@ class Objective:
         return value
 
 
-def _fused_group(study, space, split, settings: SweepSettings, callbacks: list, trials_here: int, pace) -> int:
+def _fused_group(
+    study, space: SearchSpace, split, settings: SweepSettings, callbacks: list, trials_here: int, pace: Pace
+) -> int:
     """One fused group: it takes new trials while the target, the deadline, the failure guard
     and the recycling count allow, and ends when its last trial has ended."""
     guard, deadline, asked = callbacks[0], settings.deadline(), [trials_here]
