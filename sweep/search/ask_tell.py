@@ -95,10 +95,16 @@ def heartbeats_for(study):
 
 @dataclasses.dataclass
 class Pace:
-    """Seconds per epoch of the latest trial to report, kept across a worker's groups: a group opened in the
-    last seconds of a ``--timeout`` run knows from its predecessor that no epoch fits, and asks no trial."""
+    """Seconds per epoch of the latest trial to report, kept across a worker's groups: in the last seconds of
+    a ``--timeout`` run, the worker knows from its last group that no epoch fits, and opens no other."""
 
     seconds: float | None = None
+
+    def no_epoch_fits(self, deadline: float | None) -> bool:
+        """Whether one epoch at this pace, started now, would end after the deadline. (Trials told pruned
+        untrained, as sweep did until 2026-12-05, read to TPE as bad draws: in a 5-minute run on the mlp space
+        50 of 100 were, most of them drawn with many epochs.)"""
+        return self.seconds is not None and ends_late(self.seconds, 1, time.time(), deadline)
 
 
 class TrialHooks:
@@ -135,7 +141,7 @@ class TrialHooks:
 
         signals.check()
         branches = []
-        for _ in range(0 if self._no_epoch_fits() else self._room(free)):
+        for _ in range(0 if self.pace.no_epoch_fits(self.deadline) else self._room(free)):
             if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
                 break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
@@ -157,12 +163,6 @@ class TrialHooks:
             self.running[trial.number] = branch
             branches.append(branch)
         return branches
-
-    def _no_epoch_fits(self) -> bool:
-        """Whether a new trial's first epoch would end after the deadline at the group's pace: then no trial is
-        asked. (Trials told pruned untrained, as sweep did until 2026-12-05, read to TPE as bad draws: in a
-        5-minute run on the mlp space 50 of 100 were, most of them drawn with many epochs.)"""
-        return self.pace.seconds is not None and ends_late(self.pace.seconds, 1, time.time(), self.deadline)
 
     def _room(self, free: int) -> int:
         beside_firsts = self._room_beside_firsts(free)

@@ -145,6 +145,8 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
         if settings.recycle_after and trials_here >= settings.recycle_after:
             raise Recycle(f"{trials_here} trials in this process")
         if settings.fuse > 1:
+            if pace.no_epoch_fits(deadline):  # the run's last seconds: no group could train an epoch
+                break
             trials_here += _fused_group(study, space, split, settings, [guard, *callbacks], trials_here, pace)
         else:
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[guard, *callbacks])

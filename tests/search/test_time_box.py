@@ -7,8 +7,9 @@ import time
 
 import optuna
 import pytest
-from helpers import SPACES
+from helpers import SMALL, SPACES, sweep_cli
 
+from sweep.data import compute_baseline, load_split
 from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, Pace, TrialHooks
 from sweep.search.policy import GROUP_EPOCH_S, next_epoch_ends_late
 from sweep.search.settings import SweepSettings
@@ -93,3 +94,16 @@ def test_a_group_opened_after_one_that_ran_out_of_time_asks_no_trial():
     second = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=deadline, pace=pace)
     assert second.more(2) == []
     assert len(study.trials) == 1
+
+
+def test_a_worker_opens_no_group_once_no_epoch_fits_before_the_deadline(tmp_path):
+    """A 1,000-epoch trial is pruned where its next epoch would end after the deadline; the worker then stops
+    instead of opening group after empty group until the deadline passes."""
+    compute_baseline(load_split(max_train=SMALL))  # cached before the clock starts: the 20 s go to training
+    space = tmp_path / "long.yaml"
+    space.write_text((SPACES / "peaks.yaml").read_text().replace("epochs:        10", "epochs:        1000"))
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    sweep_cli("run", "--space", str(space), "--max-train", str(SMALL), "--fuse", "2", "--timeout", "20s",
+              "--storage", url, cwd=tmp_path)  # fmt: skip
+    groups = [line for line in (tmp_path / "results" / "peaks.log").read_text().splitlines() if "group of 2:" in line]
+    assert len(groups) == 1 and " 2 trials" in groups[0], groups
