@@ -3,10 +3,9 @@
 The group knows nothing of Optuna: a ``GroupHooks`` object (the driver's) hands it new
 trials and hears each branch's outcome. At every epoch boundary the group drops the
 branches that were pruned, diverged or ran their epochs, takes new trials into the free
-places, and fuses anew the buckets that took a new trial or lost a diverged one or half
-their branches (``_carries``); until then a bucket's program carries the branches that
-left, their updates unread. A bucket holds the branches of one batch size: each trains at
-its own batch size, with no gradient accumulation, as it would alone.
+places, and fuses anew the buckets whose members changed, so no compute goes to a finished
+trial. A bucket holds the branches of one batch size: each trains at its own batch size,
+with no gradient accumulation, as it would alone.
 
 All branches of a group see the same data order: epoch ``e`` of the group shuffles with
 ``epoch_order(shuffle_seed, e)``. A branch that joined at group epoch ``first_epoch`` saw
@@ -47,7 +46,6 @@ class Branch:
     curve: list[float] = dataclasses.field(default_factory=list)
     seconds: float = 0.0  # its share of the group's wall time
     live: bool = True
-    diverged: bool = False
     model: Any = dataclasses.field(default=None, repr=False)
     optimizer: Any = dataclasses.field(default=None, repr=False)
 
@@ -124,8 +122,8 @@ def train_group(
     fit that many seconds (``places_within``).
 
     The live branches that share a batch size train as one fused program (a *bucket*); each bucket
-    trains the group's epoch in turn on the same shuffle. A bucket is fused anew only when it must
-    (``_carries``). Every epoch trains on all the training images.
+    trains the group's epoch in turn on the same shuffle. A bucket is fused anew only when its members
+    change. Every epoch trains on all the training images.
     """
     load_keras_quietly()  # TensorFlow's native start-up lines go to the log file
     stats, live, buckets, epoch = GroupStats(capacity), [], {}, 0
@@ -182,27 +180,12 @@ def _rebucket(buckets: dict[int, Bucket], live: list[Branch], split: Split, spee
     for size in sizes:
         members = [branch for branch in live if branch.config["batch_size"] == size]
         kept = buckets.get(size)
-        if kept is not None and _carries(kept, members):
+        if kept is not None and kept.members == members:
             fresh[size] = kept
             continue
         fresh[size] = Bucket(size, members, _fuse(members, split, speed))
         stats.fusions += 1
     return fresh
-
-
-def _carries(bucket: Bucket, members: list[Branch]) -> bool:
-    """Whether the bucket's program can go on training ``members`` as it is: none of them is new, none of its
-    branches diverged, and the branches that left (pruned or finished) are at most half of it. A branch that left
-    stays in the program, its updates unread, until the bucket is fused anew for another reason: each fusion is
-    traced and compiled again (about 0.7 s for a small MLP's bucket on a 2-core CPU, more than its epoch), and on
-    12,000 images most trials leave after an epoch or two, so fusing out every leaver cost 173 fusions in 150 group
-    epochs (mlp space, 3 runs of 5 minutes). Half live bounds the compute spent on leavers to that of the live."""
-    program = set(bucket.members)
-    return (
-        all(branch in program for branch in members)
-        and not any(branch.diverged for branch in bucket.members)
-        and 2 * len(members) >= len(bucket.members)
-    )
 
 
 def _fuse(members: list[Branch], split: Split, speed: Speed):
@@ -219,16 +202,15 @@ def _fuse(members: list[Branch], split: Split, speed: Speed):
 def _train_bucket_epoch(bucket: Bucket, split: Split, order: np.ndarray, speed: Speed, hooks: GroupHooks) -> float:
     """One epoch of a bucket's program, then each member's verdict; returns the seconds it took."""
     started = time.perf_counter()  # compilation, when the bucket was fused anew, counts too
-    live = [(index, branch) for index, branch in enumerate(bucket.members) if branch.live]  # not those carried
-    for _, branch in live:  # a scheduled branch takes its own epoch's rate
+    for branch in bucket.members:  # a scheduled branch takes its own epoch's rate
         rates = epoch_learning_rates(branch.config)
         if rates is not None:
             branch.optimizer.learning_rate = rates[len(branch.curve)]
     _fit_epoch(bucket.program, split, bucket.batch_size, order)
     probabilities = bucket.program.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
     seconds = time.perf_counter() - started
-    for index, branch in live:
-        branch.seconds += seconds / len(live)
+    for index, branch in enumerate(bucket.members):
+        branch.seconds += seconds / len(bucket.members)
         _judge(branch, probabilities[:, index], split.y_val, hooks)
     return seconds
 
@@ -265,7 +247,7 @@ def _fit_epoch(program, split: Split, batch_size: int, order: np.ndarray) -> Non
 def _judge(branch: Branch, probabilities: np.ndarray, labels: np.ndarray, hooks: GroupHooks) -> None:
     """Record the branch's epoch and decide whether it goes on."""
     if not np.isfinite(probabilities).all():
-        branch.live, branch.diverged = False, True
+        branch.live = False
         hooks.failed(branch, f"diverged: loss became nan in epoch {len(branch.curve) + 1}")
         return
     accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == labels))

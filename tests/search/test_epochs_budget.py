@@ -19,8 +19,7 @@ RETRAIN_TOLERANCE = 0.01
 def _peaks_with_epochs(tmp_path, schedule: str = "constant"):
     """The peaks config (it overfits 2,000 images: its val_accuracy peaks before epoch 10) with epochs drawn."""
     space = tmp_path / "peaks.yaml"
-    drawn = "epochs:        {type: int, low: 2, high: 40}"
-    text = (SPACES / "peaks.yaml").read_text().replace("epochs:        10", drawn)
+    text = (SPACES / "peaks.yaml").read_text().replace("epochs:        10", "epochs:        {type: int, low: 2, high: 40}")
     space.write_text(text + f"  lr_schedule:   {schedule}\nstarts:\n  - {{epochs: 3}}\n")
     return space
 

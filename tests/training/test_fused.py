@@ -91,16 +91,6 @@ def test_mixed_optimizers_and_batch_sizes_train_each_branch_as_configured(group_
         assert solo.curve == pytest.approx(hooks.curves[index], abs=RETRAIN_TOLERANCE)
 
 
-def test_a_bucket_carries_a_branch_that_left_instead_of_fusing_anew_and_the_others_train_as_alone(group_split):
-    short, long = ({**MIXED[1], "epochs": 1}, {**MIXED[1], "units": [64, 16], "epochs": 3})  # one batch size
-    hooks = Recorder([short, long])
-    stats = train_group(group_split, hooks, capacity=2, shuffle_seed=7)
-
-    assert sorted(hooks.finished_ids) == [0, 1] and stats.fusions == 1  # no fusion when the short one left
-    solo = train(long, group_split, seed=101, order=DataOrder(7, 0))
-    assert solo.curve == pytest.approx(hooks.curves[1], abs=RETRAIN_TOLERANCE)  # the carried branch changes nothing
-
-
 @pytest.mark.parametrize(("box_s", "joined_at"), [(1e-6, [0, 0, 2, 4]), (1e6, [0, 0, 1, 1])])
 def test_a_slow_time_boxed_group_takes_one_trial_at_a_time_and_a_fast_one_fills_up(group_split, box_s, joined_at):
     configs = [{**config, "epochs": 2} for config in MIXED[1:]] * 2  # four two-epoch trials
