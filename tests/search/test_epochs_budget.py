@@ -19,7 +19,8 @@ RETRAIN_TOLERANCE = 0.01
 def _peaks_with_epochs(tmp_path, schedule: str = "constant"):
     """The peaks config (it overfits 2,000 images: its val_accuracy peaks before epoch 10) with epochs drawn."""
     space = tmp_path / "peaks.yaml"
-    text = (SPACES / "peaks.yaml").read_text().replace("epochs:        10", "epochs:        {type: int, low: 2, high: 40}")
+    drawn = "epochs:        {type: int, low: 2, high: 40}"
+    text = (SPACES / "peaks.yaml").read_text().replace("epochs:        10", drawn)
     space.write_text(text + f"  lr_schedule:   {schedule}\nstarts:\n  - {{epochs: 3}}\n")
     return space
 
