@@ -105,7 +105,7 @@ def run(
     space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
-    from sweep.search import SweepSettings, check_options, launch, trial_target
+    from sweep.search import SweepSettings, budgeted_or_refused, check_options, launch, trial_target
     from sweep.space import load_space
     from sweep.training import Builder
 
@@ -113,6 +113,8 @@ def run(
     seconds = parse_duration(timeout) if timeout is not None else None
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
+    if epochs_budget:
+        budgeted_or_refused(loaded)  # refused in one line where epochs is not a budget
     settings = SweepSettings(
         space=space,
         storage=storage,

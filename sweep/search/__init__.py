@@ -23,6 +23,7 @@ EXPORTS = {
     "PRUNERS": "policy",
     "OptionConflict": "policy",
     "check_options": "policy",
+    "budgeted_or_refused": "epochs",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = exports(__name__, EXPORTS)

@@ -9,13 +9,14 @@ stops its rounds, and a trial that has not improved for ``PATIENCE`` epochs stop
 ``EarlyStopping`` would stop it. Its best epoch is its number of epochs: ``sweep best`` writes it, and
 ``sweep train`` trains that many.
 
-A cosine schedule anneals over the drawn epochs, so there ``epochs`` changes the model and stays drawn.
+A cosine schedule anneals over the drawn epochs, so there ``epochs`` changes the model: such a space is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from sweep.search.policy import OptionConflict
 from sweep.space import Param, SearchSpace
 
 PATIENCE = 5  # epochs without a better val_accuracy before a budgeted trial stops (Keras's EarlyStopping patience)
@@ -23,7 +24,8 @@ PATIENCE = 5  # epochs without a better val_accuracy before a budgeted trial sto
 
 def budgeted(space: SearchSpace) -> SearchSpace | None:
     """The space with ``epochs`` fixed at its most, and dropped from its starts; None where epochs is not a
-    budget: a fixed or conditional ``epochs``, or a learning rate that is not held for every trial."""
+    budget: a fixed or conditional ``epochs``, or a learning rate that is not held for every
+    trial, such as an annealed one (it anneals over the drawn epochs, so there they shape the model)."""
     epochs = space.params.get("epochs")
     schedule = space.params.get("lr_schedule")
     held = schedule is None or (schedule.fixed and schedule.value == "constant")
@@ -33,6 +35,18 @@ def budgeted(space: SearchSpace) -> SearchSpace | None:
     params = {**space.params, "epochs": Param("epochs", value=most)}
     starts = tuple({name: value for name, value in start.items() if name != "epochs"} for start in space.starts)
     return dataclasses.replace(space, params=params, starts=tuple(start for start in starts if start))
+
+
+def budgeted_or_refused(space: SearchSpace) -> SearchSpace:
+    """``budgeted(space)``, or OptionConflict in one line where epochs is not a budget there."""
+    budget = budgeted(space)
+    if budget is None:
+        raise OptionConflict(
+            f"--epochs-budget needs a space whose epochs is a range for every trial and whose learning rate is held "
+            f"(no lr_schedule, or lr_schedule: constant); space {space.name!r} is not: drop --epochs-budget, or "
+            "change the space"
+        )
+    return budget
 
 
 def stalled(curve: list[float], patience: int = PATIENCE) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sweep.data import DataSource
 from sweep.results import format_seconds
-from sweep.search.epochs import PATIENCE, budgeted
+from sweep.search.epochs import PATIENCE, budgeted_or_refused
 from sweep.search.policy import GROUP_EPOCH_S
 from sweep.space import SearchSpace, load_space
 from sweep.training import Builder, resolve_fuse
@@ -67,12 +67,11 @@ class SweepSettings:
     def search_space(self) -> SearchSpace:
         """The space the driver samples: as loaded, or with ``epochs`` as a budget where that applies."""
         space = load_space(self.space, self.model)
-        return (self.epochs_budget and budgeted(space)) or space
+        return budgeted_or_refused(space) if self.epochs_budget else space
 
     def patience(self) -> int | None:
-        """Epochs without improvement after which a trial stops early; None where trials run their drawn epochs
-        (no ``--epochs-budget``, or a space where epochs is not a budget, such as an annealed rate's)."""
-        return PATIENCE if self.epochs_budget and budgeted(load_space(self.space, self.model)) else None
+        """Epochs without improvement after which a trial stops early (None: trials run their drawn epochs)."""
+        return PATIENCE if self.epochs_budget else None
 
     def builder(self, space: SearchSpace) -> Builder:
         """The model every trial of this run trains: the one given, else the space file's, else sweep's."""

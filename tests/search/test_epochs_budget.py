@@ -65,6 +65,12 @@ def test_epochs_stay_drawn_where_they_are_not_a_budget(space):
     assert budgeted(load_space(space)) is None
 
 
+def test_the_budget_on_an_annealed_space_is_refused_in_one_line(tmp_path):
+    run = sweep_cli("run", "--space", "notes", "--epochs-budget", "--trials", "1", cwd=tmp_path, check=False)
+    assert run.returncode == 2 and "--epochs-budget needs" in run.stderr and "'notes'" in run.stderr
+    assert run.stderr.strip().count("\n") == 0 and not (tmp_path / "results" / "sweep.db").exists()
+
+
 @pytest.mark.parametrize(
     ("curve", "stops"),
     [([0.5, 0.6] + [0.6] * 5, True), ([0.5, 0.6] + [0.59] * 4, False), ([0.5] * 6 + [0.51], False), ([], False)],
