@@ -67,6 +67,7 @@ def run(
     leaders_first: bool = False,
     grow: bool = False,
     epochs_budget: bool = False,
+    rate_cuts: bool | None = None,
     seed: int = 42,
     max_train: int | str | None = None,
     max_failures: int = 5,
@@ -92,8 +93,9 @@ def run(
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
     together as one Keras program, as ``sweep run --fuse`` (auto: up to 8 on CPU and 64 on a GPU, as many as
     train an epoch within 10 s; 1: one at a time).
-    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``: as ``sweep run --prune-hopeless``,
-    ``--leaders-first``, ``--grow``, ``--epochs-budget``.
+    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``: as ``sweep run
+    --prune-hopeless``, ``--leaders-first``, ``--grow``, ``--epochs-budget``, ``--rate-cuts`` (None: on wherever
+    a rate is held, with the Optuna engine; False: ``--held-rate``).
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
@@ -105,16 +107,18 @@ def run(
     space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
-    from sweep.search import SweepSettings, budgeted_or_refused, check_options, launch, trial_target
+    from sweep.search import SweepSettings, budgeted_or_refused, check_options, cuts_or_refused, launch, trial_target
     from sweep.space import load_space
     from sweep.training import Builder
 
-    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow, epochs_budget)
+    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow, epochs_budget, rate_cuts)
     seconds = parse_duration(timeout) if timeout is not None else None
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
     if epochs_budget:
         budgeted_or_refused(loaded)  # refused in one line where epochs is not a budget
+    if rate_cuts:
+        cuts_or_refused(loaded)  # refused in one line where every trial anneals its rate
     settings = SweepSettings(
         space=space,
         storage=storage,
@@ -127,6 +131,7 @@ def run(
         leaders_first=leaders_first,
         grow=grow,
         epochs_budget=epochs_budget,
+        rate_cuts=rate_cuts is not False and engine == "optuna",
         seed=seed,
         max_train=max_train,
         data=data_source(data),

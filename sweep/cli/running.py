@@ -84,6 +84,12 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     help="With a held learning rate, epochs are found, not drawn: a trial trains up to the space's most epochs "
     "until pruned or 5 epochs without a better val_accuracy, and its best epoch is its number of epochs.",
 )
+@click.option(
+    "--rate-cuts/--held-rate",
+    default=None,
+    help="Cut a held learning rate to 0.3 of itself after 2 epochs without a better val_accuracy (Keras's "
+    "ReduceLROnPlateau), recorded in the trial's config; on by default with --engine optuna.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
@@ -133,6 +139,7 @@ def run(
     leaders_first,
     grow,
     epochs_budget,
+    rate_cuts,
     seed,
     max_failures,
     top,
@@ -154,6 +161,7 @@ def run(
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
             prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, epochs_budget=epochs_budget,
+            rate_cuts=rate_cuts,
             seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
             workers=workers, recycle_after=recycle_after, console=True, model=model, started=started,
             warm_start=warm_start,

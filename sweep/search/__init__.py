@@ -24,6 +24,7 @@ EXPORTS = {
     "OptionConflict": "policy",
     "check_options": "policy",
     "budgeted_or_refused": "epochs",
+    "cuts_or_refused": "plateau",
 }
 __all__ = sorted(EXPORTS)
 __getattr__, __dir__ = exports(__name__, EXPORTS)

@@ -23,6 +23,7 @@ from typing import Any
 
 from sweep.results import StorageError
 from sweep.search.epochs import stalled
+from sweep.search.plateau import cut_on_plateau
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
@@ -125,12 +126,14 @@ class TrialHooks:
         deadline: float | None = None,
         pace: Pace | None = None,
         patience: int | None = None,
+        rate_cuts: bool = False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
         self.beyond, self.leaders_first, self.grow, self.deadline = beyond, leaders_first, grow, deadline
         self.running: dict[int, Branch] = {}
         self.pace, self.patience = pace or Pace(), patience  # patience: see epochs.stalled
+        self.rate_cuts = rate_cuts  # a held rate is cut on a plateau (search.plateau)
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
         self.group_name: str | None = None
@@ -218,6 +221,8 @@ class TrialHooks:
         if next_epoch_ends_late(branch.joined, epoch, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
+            if self.rate_cuts:
+                cut_on_plateau(branch.config, branch.curve)  # the bucket sets the next epoch's rate from it
             return True
         self._tell(branch, "PRUNED")
         return False
@@ -246,6 +251,8 @@ class TrialHooks:
         order = {"seed": self.shuffle_seed, "first_epoch": branch.first_epoch, "size": None}  # None: all images
         trial.set_user_attr("data_order", order)
         trial.set_user_attr("rss_mb", resident_mb())
+        if branch.config.get("rate_cuts"):  # the rates it trained with: `sweep best` writes them
+            trial.set_user_attr("config", branch.config)
         frozen = self.study.tell(trial, value, state=TrialState[state])
         self.heartbeats.remove(trial._trial_id)  # noqa: SLF001
         self.running.pop(trial.number, None)
@@ -274,6 +281,7 @@ def run_group(
             "deadline": settings.deadline(),
             "pace": pace,
             "patience": settings.patience(),
+            "rate_cuts": settings.rate_cuts,
         }
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()

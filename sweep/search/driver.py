@@ -9,6 +9,7 @@ from typing import Any
 from sweep.results import HEARTBEAT_SECONDS, has_heartbeats
 from sweep.search.ask_tell import Pace, run_group
 from sweep.search.epochs import stalled
+from sweep.search.plateau import cut_on_plateau
 from sweep.search.settings import INTERRUPTED, NOT_RUN, Recycle, SweepSettings, SweepStopped, TargetReached
 from sweep.search.study import (
     FailureGuard,
@@ -33,9 +34,17 @@ class Objective:
     """One trial: sample a config from the space, train it, report every epoch."""
 
     def __init__(
-        self, space: SearchSpace, split, seed: int = 42, beyond=lambda number: False, builder=OURS, patience=None
+        self,
+        space: SearchSpace,
+        split,
+        seed: int = 42,
+        beyond=lambda number: False,
+        builder=OURS,
+        patience=None,
+        rate_cuts: bool = False,
     ):
         self.space, self.builder, self.patience = space, builder, patience  # patience: see epochs.stalled
+        self.rate_cuts = rate_cuts  # a held rate is cut on a plateau (search.plateau)
         self.split = split
         self.seed = seed
         self.beyond = beyond  # see beyond_target
@@ -63,6 +72,8 @@ class Objective:
                 return True  # stopped early: complete at its best epoch
             if trial.should_prune():
                 raise optuna.TrialPruned(f"val_accuracy {val_accuracy:.4f} after epoch {epoch}")
+            if self.rate_cuts:
+                cut_on_plateau(config, curve)  # training reads the next epoch's rate from config
             return False
 
         try:
@@ -84,6 +95,8 @@ class Objective:
         finally:  # time spent building and fitting (overhead benchmark) and memory after it (memory benchmark)
             trial.set_user_attr("train_seconds", round(time.perf_counter() - started, 3))
             trial.set_user_attr("rss_mb", resident_mb())
+            if config.get("rate_cuts"):  # the rates it trained with: `sweep best` writes them
+                trial.set_user_attr("config", config)
         value, epoch = best_epoch(result.curve)
         trial.set_user_attr("best_epoch", epoch)
         return value
@@ -131,7 +144,9 @@ def run_sweep(settings: SweepSettings, callbacks: list[Any] = ()) -> Any:
     if requeued:
         log.info("retrying interrupted trials %s with the same params", requeued)
     beyond = lambda number: beyond_target(study, settings.trials, number)  # noqa: E731
-    objective = Objective(space, split, settings.seed, beyond, settings.builder(space), settings.patience())
+    objective = Objective(
+        space, split, settings.seed, beyond, settings.builder(space), settings.patience(), settings.rate_cuts
+    )
     guard = FailureGuard(settings.max_failures)
     deadline, trials_here, pace = settings.deadline(), 0, Pace()  # the pace of this worker's groups
     while not guard.tripped and (deadline is None or time.time() < deadline):

@@ -26,10 +26,10 @@ def budgeted(space: SearchSpace) -> SearchSpace | None:
     """The space with ``epochs`` fixed at its most, and dropped from its starts; None where epochs is not a
     budget: a fixed or conditional ``epochs``, or a learning rate that is not held for every
     trial, such as an annealed one (it anneals over the drawn epochs, so there they shape the model)."""
+    from sweep.search.plateau import holds_rate  # plateau reads this module's ``stalled``
+
     epochs = space.params.get("epochs")
-    schedule = space.params.get("lr_schedule")
-    held = schedule is None or (schedule.fixed and schedule.value == "constant")
-    if epochs is None or epochs.fixed or epochs.when or epochs.key or not held:
+    if epochs is None or epochs.fixed or epochs.when or epochs.key or not holds_rate(space):
         return None
     most = int(max(epochs.values() or [epochs.high]))
     params = {**space.params, "epochs": Param("epochs", value=most)}

@@ -27,15 +27,17 @@ def check_options(
     fuse: int | str = "auto",
     grow: bool = False,
     epochs_budget: bool = False,
+    rate_cuts: bool | None = None,
 ) -> None:
     """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
     only, only Optuna's fused groups have places to leave empty for leaders or to open as they grow, and only
-    Optuna's trials take epochs as a budget (KerasTuner's Hyperband sets its own; its random search draws them)."""
-    if epochs_budget and engine != "optuna":
-        raise OptionConflict(
-            f"--epochs-budget sets the epochs of Optuna's trials, not of --engine {engine}: "
-            "drop --epochs-budget, or use --engine optuna"
-        )
+    Optuna's trials take epochs as a budget (KerasTuner's Hyperband sets its own; its random search draws them)
+    or have their rate cut on a plateau (KerasTuner's trials train as the space says)."""
+    for flag, chosen in (("--epochs-budget", epochs_budget), ("--rate-cuts", rate_cuts)):
+        if chosen and engine != "optuna":
+            raise OptionConflict(
+                f"{flag} trains Optuna's trials, not those of --engine {engine}: drop {flag}, or use --engine optuna"
+            )
     for flag, chosen in (("--leaders-first", leaders_first), ("--grow", grow)):
         if chosen and (engine != "optuna" or str(fuse) == "1"):
             used = f"--engine {engine}" if engine != "optuna" else "--fuse 1"

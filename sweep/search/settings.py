@@ -52,6 +52,7 @@ class SweepSettings:
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
     grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
     epochs_budget: bool = False  # epochs found, not drawn: up to the space's most, stopped early (search.epochs)
+    rate_cuts: bool = True  # a held rate is cut when val_accuracy stops improving (search.plateau)
     seed: int = 42
     max_train: int | str | None = None  # the first N training rows; None or "all": every row
     data: DataSource | str | None = None  # a path is made a DataSource once, here

@@ -67,6 +67,8 @@ def check_config(config: dict, path: Path) -> None:
         where = f"{path}: parameter {name!r}"
         if name not in VOCABULARY + RETRAINING_KEYS:
             raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
+        if name == "rate_cuts" and not isinstance(value, list):
+            raise SpaceError(f"{where}: expected a list of the epochs after which the rate was cut, got {value!r}")
         _check_value(where, name, value)
     layers = config.get("hidden_layers", 1)
     conv = config.get("layer_type") == "conv"
@@ -167,7 +169,7 @@ def _numeric(where: str, name: str, kind: str, spec: dict, common: dict) -> Para
 
 def _check_value(where: str, name: str, value: Any) -> None:
     """Is ``value`` something the model builder can use for ``name``?"""
-    if name in PER_LAYER and isinstance(value, list) and value:
+    if name in (*PER_LAYER, "rate_cuts") and isinstance(value, list) and value:
         for item in value:
             _check_value(where, name, item)
         return

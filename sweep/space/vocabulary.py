@@ -33,8 +33,9 @@ OPTIMIZER_KNOBS = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",)}
 PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hidden layer
 VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
 # Keys a retraining config may add to the vocabulary: a cosine trial cut at its best epoch still anneals
-# over the epochs it was drawn with (``sweep best``), so its retraining repeats it.
-RETRAINING_KEYS = ("decay_epochs",)
+# over the epochs it was drawn with (``sweep best``), and a held rate cut on a plateau is cut after the same
+# epochs (``rate_cuts``, by ``cut_factor``), so its retraining repeats it.
+RETRAINING_KEYS = ("decay_epochs", "rate_cuts", "cut_factor")
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")
 # keras.activations.get() resolves each of these by name and each takes one tensor (Keras 3.15's list,
 # less `threshold`, which needs two more arguments).
@@ -61,11 +62,22 @@ LIMITS = {
     "batch_size": (1, 60000),
     "epochs": (1, 1000),
     "decay_epochs": (1, 1000),
+    "rate_cuts": (1, 1000),  # each of them: an epoch
+    "cut_factor": (1e-6, 1.0),
     "learning_rate": (1e-12, 10.0),
     "dropout": (0.0, 0.95),
     "momentum": (0.0, 1.0),
 }
-INTEGER_PARAMS = {"hidden_layers", "units", "filters", "kernel_size", "batch_size", "epochs", "decay_epochs"}
+INTEGER_PARAMS = {
+    "hidden_layers",
+    "units",
+    "filters",
+    "kernel_size",
+    "batch_size",
+    "epochs",
+    "decay_epochs",
+    "rate_cuts",
+}
 
 
 class SpaceError(ValueError):

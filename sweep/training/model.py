@@ -112,21 +112,33 @@ def build_optimizer(config: dict[str, Any]):
     return getattr(keras.optimizers, OPTIMIZER_CLASSES[name])(**kwargs)
 
 
+CUT_FACTOR = 0.3  # a rate cut on a plateau (``rate_cuts``) multiplies the rate by this, unless the config says
+
+
 def epoch_learning_rates(config: dict[str, Any]) -> list[float] | None:
-    """The learning rate of each epoch under ``lr_schedule: cosine``: the config's rate annealed on a half
-    cosine towards 0 over ``decay_epochs`` (default: all its epochs), one step per epoch, so a fused branch
-    and its solo retraining see the same rates. None under ``constant``, the notes' way: the rate is held."""
+    """The learning rate of each epoch: under ``lr_schedule: cosine`` the config's rate annealed on a half cosine
+    towards 0 over ``decay_epochs`` (default: all its epochs); under ``constant`` with ``rate_cuts`` (the epochs
+    after which the search cut a held rate on a plateau, ``sweep.search.plateau``) the rate times ``cut_factor``
+    once per cut so far. One step per epoch, so a fused branch and its solo retraining see the same rates. None
+    for a held rate never cut, the notes' way."""
+    rate, epochs = config.get("learning_rate", 0.001), config["epochs"]
     if config.get("lr_schedule", "constant") == "constant":
-        return None
-    rate, horizon = config.get("learning_rate", 0.001), config.get("decay_epochs", config["epochs"])
-    return [rate * 0.5 * (1.0 + math.cos(math.pi * epoch / horizon)) for epoch in range(config["epochs"])]
+        cuts = config.get("rate_cuts") or []
+        if not cuts:
+            return None
+        factor = config.get("cut_factor", CUT_FACTOR)
+        return [rate * factor ** sum(cut <= epoch for cut in cuts) for epoch in range(epochs)]
+    horizon = config.get("decay_epochs", epochs)
+    return [rate * 0.5 * (1.0 + math.cos(math.pi * epoch / horizon)) for epoch in range(epochs)]
 
 
 def schedule_callbacks(config: dict[str, Any]) -> list:
-    """What ``fit`` needs to follow the config's schedule: Keras's own ``LearningRateScheduler``, or nothing."""
+    """What ``fit`` needs to follow the config's schedule: Keras's own ``LearningRateScheduler``, reading the
+    schedule anew each epoch, since the search may cut a held rate while the trial trains (``rate_cuts``)."""
     import keras
 
-    rates = epoch_learning_rates(config)
-    if rates is None:
-        return []
-    return [keras.callbacks.LearningRateScheduler(lambda epoch: rates[min(epoch, len(rates) - 1)])]
+    def rate(epoch: int, current: float) -> float:
+        rates = epoch_learning_rates(config)
+        return current if rates is None else rates[min(epoch, len(rates) - 1)]
+
+    return [keras.callbacks.LearningRateScheduler(rate)]

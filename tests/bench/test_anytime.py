@@ -109,6 +109,7 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     ),
     "sweep with --fuse 4": ([*PROBLEM_SWEEP, "--fuse", "4"], None, {}),
     "sweep with --fuse 1": ([*PROBLEM_SWEEP, "--fuse", "1"], None, {}),
+    "sweep with --held-rate": ([*PROBLEM_SWEEP, "--held-rate"], None, {}),  # the rate as the space says, never cut
     "sweep with --epochs-budget": ([*PROBLEM_SWEEP, "--epochs-budget"], None, {}),
     "sweep with --epochs-budget and a patient median": (
         [*PROBLEM_SWEEP, "--epochs-budget", "--pruner", "patient"],
