@@ -22,7 +22,7 @@ def test_the_best_epoch_is_the_score_and_retraining_stops_there(tmp_path, fuse, 
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     space = tmp_path / "peaks.yaml"
     space.write_text((SPACES / "peaks.yaml").read_text() + f"  lr_schedule:   {schedule}\n")
-    peaks = ["--space", str(space), "--max-train", str(SMALL)]
+    peaks = ["--space", str(space), "--max-train", str(SMALL), "--held-rate"]  # a rate cut would hide the peak
     sweep_cli("run", *peaks, "--trials", "1", "--fuse", str(fuse), "--storage", url, cwd=tmp_path)
     (trial,) = optuna.load_study(study_name="peaks", storage=url).get_trials()
     curve = [trial.intermediate_values[epoch] for epoch in sorted(trial.intermediate_values)]
