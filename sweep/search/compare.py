@@ -43,7 +43,9 @@ def compare_engines(
 
     Each engine runs in a fresh study ``SPACE-compare-ENGINE`` (a previous one of that name is replaced)
     and, for KerasTuner, a fresh project under ``directory``. ``wall_s`` includes the last trial.
-    ``model``: a builder of the user's own (module:function) that both engines train.
+    ``model``: a builder of the user's own (module:function) that both engines train. Both train every trial at
+    the space's rate: Optuna's without the rate cuts of ``sweep run`` (``search.plateau``), which KerasTuner's
+    trials do not have, so the table compares the searches alone.
     """
     from sweep.results import open_storage
     from sweep.search.progress import Progress
@@ -69,6 +71,7 @@ def compare_engines(
             data=data,
             recycle_after=None,  # engines share this process one after the other
             fuse=fuse if tuner is None else 1,  # Optuna's engine with sweep run's default
+            rate_cuts=False,  # KerasTuner's trials hold the space's rate: for equal terms, so do Optuna's
             model=model,
         )
         with contextlib.suppress(KeyError):
