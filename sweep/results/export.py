@@ -57,9 +57,9 @@ def best_record(study) -> dict[str, Any]:
 def scored_config(trial) -> dict[str, Any]:
     """The config that gives the trial's score: trained for its best epoch's count of epochs (trials
     before best-epoch scoring were scored on their last epoch, and keep their ``epochs``), with a cosine
-    schedule still annealing over the epochs the trial was drawn with (``decay_epochs``), and the rate cuts made
-    before that epoch (``rate_cuts``). A pruned trial's
-    best epoch is one it reached before it stopped."""
+    schedule still annealing over the epochs the trial was drawn with (``decay_epochs``), and a held rate cut
+    where it was cut before that epoch (``rate_cuts``). A pruned trial's best epoch is one it reached before
+    it stopped."""
     from sweep.training import epoch_learning_rates  # the schedule's one home; it loads no TensorFlow
 
     config = dict(trial.user_attrs.get("config", trial.params))
@@ -71,7 +71,8 @@ def scored_config(trial) -> dict[str, Any]:
         if config.get("rate_cuts"):  # cuts after the best epoch shaped no epoch it keeps
             config["rate_cuts"] = [cut for cut in config["rate_cuts"] if cut < best]
             if not config["rate_cuts"]:
-                del config["rate_cuts"], config["cut_factor"]
+                del config["rate_cuts"]
+                config.pop("cut_factor", None)
         config["epochs"] = best
     return config
 
