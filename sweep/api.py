@@ -90,12 +90,9 @@ def run(
     first; given neither, it runs 20 trials. ``data``: None for Fashion-MNIST, the path of an
     .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
-    per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: trials trained
-    together as one Keras program, as ``sweep run --fuse`` (auto: up to 8 on CPU and 64 on a GPU, as many as
-    train an epoch within 10 s; 1: one at a time).
-    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``: as ``sweep run
-    --prune-hopeless``, ``--leaders-first``, ``--grow``, ``--epochs-budget``, ``--rate-cuts`` (None: on wherever
-    a rate is held, with the Optuna engine; False: ``--held-rate``).
+    per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: as ``sweep run --fuse``.
+    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``: as the ``sweep run``
+    options of those names (``rate_cuts``: None is on with the Optuna engine, False is ``--held-rate``).
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log

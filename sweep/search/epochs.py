@@ -22,12 +22,21 @@ from sweep.space import Param, SearchSpace
 PATIENCE = 5  # epochs without a better val_accuracy before a budgeted trial stops (Keras's EarlyStopping patience)
 
 
+def holds_rate(space: SearchSpace, every_trial: bool = True) -> bool:
+    """Whether the space holds the learning rate for every trial (``every_trial``) or for some: no
+    ``lr_schedule``, or one that is (or may be drawn) ``constant``. Rate cuts (``search.plateau``) apply there."""
+    schedule = space.params.get("lr_schedule")
+    if schedule is None:
+        return True
+    if schedule.fixed:
+        return schedule.value == "constant"
+    return not every_trial and "constant" in schedule.values()
+
+
 def budgeted(space: SearchSpace) -> SearchSpace | None:
     """The space with ``epochs`` fixed at its most, and dropped from its starts; None where epochs is not a
     budget: a fixed or conditional ``epochs``, or a learning rate that is not held for every
     trial, such as an annealed one (it anneals over the drawn epochs, so there they shape the model)."""
-    from sweep.search.plateau import holds_rate  # plateau reads this module's ``stalled``
-
     epochs = space.params.get("epochs")
     if epochs is None or epochs.fixed or epochs.when or epochs.key or not holds_rate(space):
         return None

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sweep.search.epochs import stalled
+from sweep.search.epochs import holds_rate, stalled
 from sweep.search.policy import OptionConflict
-from sweep.training.model import CUT_FACTOR
+from sweep.training import CUT_FACTOR
 
 if TYPE_CHECKING:
     from sweep.space import SearchSpace
@@ -30,17 +30,6 @@ PLATEAU_EPOCHS = 2  # epochs without a better val_accuracy (since the last cut) 
 def cuts_apply(config: dict[str, Any]) -> bool:
     """Whether the search may cut this trial's rate: the space holds it (no ``lr_schedule``, or ``constant``)."""
     return config.get("lr_schedule", "constant") == "constant"
-
-
-def holds_rate(space: SearchSpace, every_trial: bool = True) -> bool:
-    """Whether the space holds the learning rate for every trial (``every_trial``) or for some: no
-    ``lr_schedule``, or one that is (or may be drawn) ``constant``."""
-    schedule = space.params.get("lr_schedule")
-    if schedule is None:
-        return True
-    if schedule.fixed:
-        return schedule.value == "constant"
-    return not every_trial and "constant" in schedule.values()
 
 
 def cuts_or_refused(space: SearchSpace) -> None:

@@ -12,6 +12,7 @@ EXPORTS = {
     "build_model": "model",
     "build_optimizer": "model",
     "epoch_learning_rates": "model",
+    "CUT_FACTOR": "model",
     "schedule_callbacks": "model",
     "Builder": "builders",
     "BuilderError": "builders",
