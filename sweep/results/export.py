@@ -60,13 +60,10 @@ def scored_config(trial) -> dict[str, Any]:
     schedule still annealing over the epochs the trial was drawn with (``decay_epochs``), and a held rate cut
     where it was cut before that epoch (``rate_cuts``). A pruned trial's best epoch is one it reached before
     it stopped."""
-    from sweep.training import epoch_learning_rates  # the schedule's one home; it loads no TensorFlow
-
     config = dict(trial.user_attrs.get("config", trial.params))
     best = scored_epoch(trial)
     if best is not None and "epochs" in config:
-        annealed = config.get("lr_schedule", "constant") != "constant"
-        if annealed and epoch_learning_rates(config) is not None and best < config["epochs"]:
+        if config.get("lr_schedule", "constant") != "constant" and best < config["epochs"]:  # annealed
             config.setdefault("decay_epochs", config["epochs"])
         if config.get("rate_cuts"):  # cuts after the best epoch shaped no epoch it keeps
             config["rate_cuts"] = [cut for cut in config["rate_cuts"] if cut < best]
