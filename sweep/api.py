@@ -65,7 +65,7 @@ def run(
     pruner: str = "median",
     prune_hopeless: bool | None = None,
     leaders_first: bool = False,
-    grow: bool = False,
+    grow: bool | None = None,
     epochs_budget: bool = False,
     rate_cuts: bool | None = None,
     seed: int = 42,
@@ -92,7 +92,7 @@ def run(
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: as ``sweep run --fuse``.
     ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``: as the ``sweep run``
-    options of those names (``rate_cuts``: None is on with the Optuna engine, False is ``--held-rate``).
+    options of those names (None: ``rate_cuts`` on with Optuna, ``grow`` with ``fuse='auto'``).
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
     ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log

@@ -75,8 +75,9 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 )
 @click.option(
     "--grow/--no-grow",
-    default=False,
-    help="A fused group opens 2 places first, then one more for each completed trial, up to --fuse.",
+    default=None,
+    help="A fused group opens 2 places first, then one more for each completed trial, up to --fuse "
+    "[default: on with --fuse auto].",
 )
 @click.option(
     "--epochs-budget/--drawn-epochs",

@@ -25,7 +25,7 @@ def check_options(
     prune_hopeless: bool | None,
     leaders_first: bool = False,
     fuse: int | str = "auto",
-    grow: bool = False,
+    grow: bool | None = False,
     epochs_budget: bool = False,
     rate_cuts: bool | None = None,
 ) -> None:

@@ -50,7 +50,8 @@ class SweepSettings:
     pruner: str = "median"
     prune_hopeless: bool | None = None  # prune trials far below the baseline after 2 epochs; None: where it applies
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
-    grow: bool = False  # a fused group opens its places one completed trial at a time (policy.places)
+    grow: bool | None = None  # a fused group opens its places one completed trial at a time (policy.places);
+    # None: with --fuse auto, where sweep sizes the group
     epochs_budget: bool = False  # epochs found, not drawn: up to the space's most, stopped early (search.epochs)
     rate_cuts: bool = True  # a held rate is cut when val_accuracy stops improving (search.plateau)
     seed: int = 42
@@ -80,6 +81,8 @@ class SweepSettings:
 
     def __post_init__(self) -> None:
         self.data = DataSource.of(self.data)
+        if self.grow is None:
+            self.grow = self.fuse == "auto"
         if self.fuse == "auto":  # as many as the device takes, and only as many as train an epoch within the box
             self.fuse, self.group_epoch_s = resolve_fuse("auto"), GROUP_EPOCH_S
         self.fuse = int(self.fuse)
