@@ -7,6 +7,7 @@ import pytest
 from helpers import SMALL, SPACES, sweep_cli
 from optuna.distributions import FloatDistribution
 
+from sweep.search import SweepSettings
 from sweep.search.ask_tell import NoHeartbeats, TrialHooks
 from sweep.search.policy import GROW_FROM, places
 from sweep.space import load_space
@@ -60,3 +61,12 @@ def test_sweep_run_grow_starts_two_trials_and_lets_the_others_join_as_they_compl
     assert all(trial.state.is_finished() for trial in trials)
     joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in trials)  # group epoch it joined at
     assert len(joined) == 4 and joined[:2] == [0, 0] and (min(joined[2:]) >= 1) == later_join
+
+
+@pytest.mark.parametrize(
+    ("fuse", "grow", "grows"), [("auto", None, True), ("auto", False, False), ("4", None, False), ("4", True, True)]
+)
+def test_groups_grow_by_default_where_sweep_sizes_them(fuse, grow, grows):
+    """``--fuse auto`` (the default) sizes the group itself, so it grows; ``--fuse 4`` asks for four places at
+    once, and ``--grow`` / ``--no-grow`` say so either way."""
+    assert SweepSettings(fuse=fuse, grow=grow).grow is grows
