@@ -13,8 +13,10 @@ from sweep.search.policy import (
     ASHA_REDUCTION,
     HOPELESS_AFTER,
     HOPELESS_MARGIN,
+    MEDIAN_STARTUP,
     PATIENT_PEERS,
     PATIENT_WARMUP,
+    PEERS_AT_EPOCH,
     make_pruner,
 )
 
@@ -92,13 +94,34 @@ LEADERS = tuple([0.85 + 0.01 * index] * 3 for index in range(ASHA_REDUCTION))  #
     ("name", "curve", "verdict"),
     [
         ("asha", [0.80] * 5, (True, RUNG_1)),  # behind every running trial at epoch 1: stopped, though none completed
-        ("median", [0.80] * 5, (False, 5)),  # the median rule waits for five completed trials
+        ("median", [0.80] * 5, (True, 1)),  # behind the running trials' median at epoch 1, though none completed
         ("asha", [0.88] + [0.80] * 4, (True, RUNG_2)),  # ahead at epoch 1, behind at epoch 3: stopped at the rung
         ("asha", [0.88, 0.70, 0.88, 0.70, 0.70], (False, 5)),  # behind only between and after rungs: never judged
     ],
 )
 def test_successive_halving_judges_the_first_group_at_once_and_at_its_rungs_only(name, curve, verdict):
     assert judged(name, curve, LEADERS) == verdict
+
+
+@pytest.mark.parametrize(
+    ("curve", "peers", "completed", "verdict"),
+    [
+        ([0.80] * 5, PEERS_AT_EPOCH - 1, 0, (False, 5)),  # too few trials reached its epochs to judge it
+        ([0.86] * 5, PEERS_AT_EPOCH, 0, (False, 5)),  # level with the middle running trial: kept
+        ([0.80] * 5, PEERS_AT_EPOCH, MEDIAN_STARTUP, (False, 5)),  # Optuna's rule now: ahead of the completed 0.79s
+    ],
+)
+def test_before_five_trials_complete_the_median_is_taken_over_the_trials_at_the_same_epoch(
+    curve, peers, completed, verdict
+):
+    """The median rule before it wakes: against every trial that reported at the epoch, running or finished,
+    once PEERS_AT_EPOCH have; once MEDIAN_STARTUP trials completed, against the completed ones only."""
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("median", 10, prune_hopeless=False))
+    for _ in range(completed):
+        study.add_trial(optuna.trial.create_trial(value=0.79, intermediate_values=dict.fromkeys(range(1, 6), 0.79)))
+    for peer in LEADERS[:peers]:
+        report_until_pruned(study.ask(), peer)
+    assert report_until_pruned(study.ask(), curve) == verdict
 
 
 def test_sweep_run_with_asha_stops_trials_at_rungs_only(tmp_path):
