@@ -125,7 +125,8 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     only of trials that are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
 
     ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
-    the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1).
+    the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1); before
+    ``MEDIAN_STARTUP`` trials complete, with the median of every trial at that epoch (``_peers_first``).
     ``patient`` is the same rule with ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials
     poorly, and at a late epoch the "median" of the one or two long trials that completed is the best of them,
     not a median. It tied the median at 20 minutes on the notes' space (README, Numbers), so ``median`` stays
@@ -213,9 +214,10 @@ def _below_baseline(pruner):
 
     class BelowBaseline(optuna.pruners.BasePruner):
         """Prunes a trial whose best val_accuracy after ``HOPELESS_AFTER`` epochs is still more than
-        ``HOPELESS_MARGIN`` below the study's SGDClassifier baseline, then asks ``pruner``. The median rule
-        sleeps until five trials complete, which in a fused group is minutes of places spent on trials that
-        learn nothing (SGD at a tiny learning rate, at 0.3 after 10 epochs); the baseline is known at once."""
+        ``HOPELESS_MARGIN`` below the study's SGDClassifier baseline, then asks ``pruner``. Optuna's median
+        rule sleeps until five trials complete, and the early median needs three trials at an epoch: minutes of
+        places spent on trials that learn nothing (SGD at a tiny learning rate, at 0.3 after 10 epochs) where
+        epochs are slow; the baseline is known at once."""
 
         def prune(self, study, trial) -> bool:
             reported = trial.intermediate_values
