@@ -137,7 +137,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
         pruner = _peers_first(optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=1))
     elif name == "patient":
         pruner = optuna.pruners.MedianPruner(
-            n_startup_trials=5, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
+            n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
         )
     elif name == "asha":
         pruner = asha_pruner()
@@ -171,13 +171,13 @@ def _peers_first(median):
         judged at once, as successive halving judges it, but at every epoch and against the median."""
 
         def prune(self, study, trial) -> bool:
-            if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) >= MEDIAN_STARTUP:
+            states = (TrialState.RUNNING, TrialState.PRUNED, TrialState.COMPLETE)
+            others = study.get_trials(deepcopy=False, states=states)  # read once
+            if sum(t.state == TrialState.COMPLETE for t in others) >= MEDIAN_STARTUP:
                 return median.prune(study, trial)
             step = trial.last_step
             if step is None:
                 return False
-            states = (TrialState.RUNNING, TrialState.PRUNED, TrialState.COMPLETE)
-            others = study.get_trials(deepcopy=False, states=states)
             peers = [t.intermediate_values.get(step, math.nan) for t in others if t.number != trial.number]
             peers = [value for value in peers if math.isfinite(value)]  # not there yet, or diverged
             best = max(trial.intermediate_values.values())
