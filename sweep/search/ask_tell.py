@@ -32,8 +32,8 @@ from sweep.training import Branch, signals, train_group
 
 log = logging.getLogger(__name__)
 
-DEADLINE_REASON = "stopped at the --timeout deadline; retried on resume"
 TOO_SLOW = "pruned: at its pace its next epoch would end after the --timeout deadline"
+DEADLINE_REASON = "pruned: its last epoch ended after the --timeout deadline"
 
 
 class Heartbeats:
@@ -243,6 +243,16 @@ class TrialHooks:
             branch.handle.set_user_attr("fail_reason", reason)
             self._tell(branch, "FAIL")
 
+    def stop_at_deadline(self) -> None:
+        """The group's epoch ended after the ``--timeout`` deadline: its trials are pruned there and count at
+        their best epoch, as a trial whose next epoch would end late is (its pace misjudged the last one, on
+        a busy machine). A trial without an epoch would be no model: it is interrupted, to be retried."""
+        for branch in list(self.running.values()):
+            if branch.curve:
+                branch.handle.set_user_attr("fail_reason", DEADLINE_REASON)
+                self._tell(branch, "PRUNED")
+        self.interrupt_all("stopped at the --timeout deadline before its first epoch; retried on resume")
+
     def _tell(self, branch: Branch, state: str, value: float | None = None) -> None:
         from optuna.trial import TrialState
 
@@ -295,8 +305,7 @@ def run_group(
                 builder=settings.builder(space),
                 epoch_box_s=settings.group_epoch_s,
             )
-            # A group's trials can be long; at --timeout they stop at the next epoch boundary, to resume later.
-            hooks.interrupt_all(DEADLINE_REASON)
+            hooks.stop_at_deadline()  # at --timeout the group stops at its next epoch boundary
         except KeyboardInterrupt:
             hooks.interrupt_all()
             raise

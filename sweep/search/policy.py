@@ -106,9 +106,9 @@ def ends_late(pace_s: float, epochs_left: int, now: float, deadline: float | Non
 def next_epoch_ends_late(started: float, epochs_done: int, now: float, deadline: float | None) -> bool:
     """Whether a trial's next epoch, at its own pace so far (wall-clock seconds per epoch since it ``started``),
     would end after the ``--timeout`` deadline. The trial is pruned there, and the model its epochs made counts
-    at its best epoch (``sweep.results.scores``); stopped by the deadline, it would be stored as interrupted,
-    with nothing counted. Until then it trains on, whether or not it can finish: with a held rate, 12 epochs of
-    a 30-epoch trial are the same model as a 12-epoch trial."""
+    at its best epoch (``sweep.results.scores``), and the run ends on time rather than an epoch late. Until then
+    it trains on, whether or not it can finish: with a held rate, 12 epochs of a 30-epoch trial are the same
+    model as a 12-epoch trial."""
     return bool(epochs_done) and ends_late((now - started) / epochs_done, 1, now, deadline)
 
 

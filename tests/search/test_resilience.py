@@ -17,6 +17,8 @@ from helpers import SPACES, sweep_cli, wait_for_a_running_trial_after
 from optuna.trial import TrialState
 
 from sweep.results.storages import open_storage
+from sweep.search.progress import Progress
+from sweep.search.settings import INTERRUPTED
 
 HEARTBEAT = {"SWEEP_HEARTBEAT_SECONDS": "1"}  # stale after 3 s instead of 30 s
 STEADY = [
@@ -107,6 +109,15 @@ def test_sigterm_stops_cleanly_with_the_table_and_resume_retries(tmp_path, sqlit
     (retry,) = [t for t in after if t.user_attrs.get("retry_of") == interrupted.number]
     assert retry.params == interrupted.params and retry.state == TrialState.COMPLETE
     assert len(states[TrialState.COMPLETE]) == 3 and not states[TrialState.RUNNING]
+
+
+def test_the_console_counts_interrupted_trials_apart_from_failed_ones():
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    trial.set_user_attr("interrupted", True)
+    trial.set_user_attr("fail_reason", INTERRUPTED)
+    line = Progress().line(study, study.tell(trial, state=TrialState.FAIL))
+    assert line.startswith(f"trial 0 interrupted ({INTERRUPTED})") and "(pruned 0, failed 0, interrupted 1)" in line
 
 
 def test_diverging_trials_fail_with_their_reason_and_the_sweep_goes_on(tmp_path, sqlite_url):

@@ -82,7 +82,7 @@ def test_no_trial_is_asked_when_its_first_epoch_would_end_after_the_deadline(pac
 
 def test_a_group_opened_after_one_that_ran_out_of_time_asks_no_trial():
     """The worker's next group knows the pace of the last one: in the last seconds of a run it would otherwise ask
-    trials whose first epoch ends past the deadline, only to store them as interrupted."""
+    trials whose first epoch ends past the deadline, overrunning it."""
     study = optuna.create_study(direction="maximize")
     space = load_space(str(SPACES / "tiny.yaml"))
     pace, deadline = Pace(), time.time() + 10

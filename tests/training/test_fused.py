@@ -241,7 +241,9 @@ def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, po
     assert len({t.user_attrs["fused_with"] for t in ran}) == 2  # one group per worker
 
 
-def test_at_the_deadline_a_group_stops_at_the_epoch_boundary_and_its_trials_resume(tmp_path, group_split):
+def test_at_the_deadline_a_group_stops_at_the_epoch_boundary_and_its_trials_count_at_their_best_epoch(
+    tmp_path, group_split
+):
     from sweep.search.ask_tell import DEADLINE_REASON, run_group
     from sweep.search.driver import SweepSettings, open_study, requeue_interrupted
     from sweep.search.progress import Progress
@@ -255,12 +257,10 @@ def test_at_the_deadline_a_group_stops_at_the_epoch_boundary_and_its_trials_resu
     told = run_group(study, space, group_split, settings, lambda wanted: next(granted, 0), callbacks=[])
 
     trials = study.get_trials()
-    assert told == 3 and [t.state for t in trials] == [TrialState.FAIL] * 3
+    assert told == 3 and [t.state for t in trials] == [TrialState.PRUNED] * 3
     for trial in trials:
-        assert trial.user_attrs["interrupted"] and trial.user_attrs["fail_reason"] == DEADLINE_REASON
-        assert list(trial.intermediate_values) == [1]  # its first epoch is kept in its curve
-    line = Progress().line(study, trials[0])  # the console says what happened, not "fail"
-    assert line.startswith(f"trial 0 interrupted ({DEADLINE_REASON})") and "(pruned 0, failed 0, interrupted 3)" in line
-    assert requeue_interrupted(study) == [0, 1, 2]  # the next run retries each with the same params
-    queued = study.get_trials(states=(TrialState.WAITING,))
-    assert [t.system_attrs["fixed_params"] for t in queued] == [t.params for t in trials]
+        assert trial.user_attrs["fail_reason"] == DEADLINE_REASON and "interrupted" not in trial.user_attrs
+        assert list(trial.intermediate_values) == [1]  # its first epoch is its model
+    line = Progress().line(study, trials[0])  # the console says why it stopped
+    assert line.startswith(f"trial 0 pruned ({DEADLINE_REASON})") and "(pruned 3, failed 0)" in line
+    assert requeue_interrupted(study) == []  # a model, not a loss: the next run asks new trials
