@@ -275,7 +275,7 @@ class Study:
 
     @property
     def baseline(self) -> dict[str, Any] | None:
-        """The SGDClassifier figures on the study's split: val_accuracy, cv_accuracy, train_images."""
+        """The SGDClassifier figures on the study's split: val_accuracy, train_images."""
         return self._stored.user_attrs.get("baseline")
 
     @property

@@ -1,10 +1,12 @@
 """The notes' logistic-regression baseline, scored on the same split the trials use.
 
 ``SGDClassifier(loss="log_loss", max_iter=5, random_state=42)`` gives two figures:
-the notes' 5-fold cross-validated accuracy on all 60,000 training images, and the
-accuracy on our validation split after fitting on our training split. Both take
-~20 s, so they are cached on disk per dataset and split, and the driver copies them
-into the study's user attributes where tables read them without recomputing.
+the accuracy on our validation split after fitting on our training split, which every
+run scores its trials against, and the notes' 5-fold cross-validated accuracy on all
+60,000 training images (~20 s), which only ``sweep baseline`` shows, so that a first
+run's ``--timeout`` goes to trials. Both are cached on disk per dataset and split, and
+the driver copies the split's figure into the study's user attributes where tables read
+it without recomputing.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ def _classifier():
     return SGDClassifier(loss="log_loss", max_iter=5, random_state=42)
 
 
-def compute_baseline(split: Split, data: DataSource | None = None) -> dict[str, float]:
-    """Both baseline figures for ``split``; each is computed once and then read from the disk cache."""
-    data_key = split.fingerprint.split("-", 1)[0]
-    return {
-        "cv_accuracy": _cached(f"cv-{data_key}", lambda: _cross_validated(data or DataSource())),
-        "val_accuracy": _cached(f"val-{split.fingerprint}", lambda: _on_split(split)),
-        "train_images": len(split.y_train),
-    }
+def compute_baseline(split: Split, data: DataSource | None = None, cross_validated: bool = True) -> dict[str, float]:
+    """The baseline figures for ``split`` (the notes' cross-validated one too, unless ``cross_validated`` is
+    False); each is computed once and then read from the disk cache."""
+    figures = {"val_accuracy": _cached(f"val-{split.fingerprint}", lambda: _on_split(split))}
+    if cross_validated:
+        data_key = split.fingerprint.split("-", 1)[0]
+        figures["cv_accuracy"] = _cached(f"cv-{data_key}", lambda: _cross_validated(data or DataSource()))
+    return {**figures, "train_images": len(split.y_train)}
 
 
 def _cached(key: str, compute) -> float:

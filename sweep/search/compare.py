@@ -56,7 +56,7 @@ def compare_engines(
     space = dataclasses.replace(load_space(space, model), starts=())
     name = space.name
     data = DataSource.of(data)
-    baseline = compute_baseline(data.split(max_train), data)["val_accuracy"]
+    baseline = compute_baseline(data.split(max_train), data, cross_validated=False)["val_accuracy"]
     rows = []
     for engine, tuner in parsed:
         label = f"{engine}:{tuner}" if tuner else engine

@@ -80,7 +80,7 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     stored = study.user_attrs.get("baseline")
     if stored and stored.get("split") == split.fingerprint:
         return stored
-    figures = {**compute_baseline(split, data), "split": split.fingerprint}
+    figures = {**compute_baseline(split, data, cross_validated=False), "split": split.fingerprint}
     study.set_user_attr("baseline", figures)
     return figures
 

@@ -97,3 +97,16 @@ def test_cli_reports_a_corrupt_dataset_without_traceback(data_copy):
     result = sweep_cli("baseline", "--data-dir", str(data_copy), check=False)
     assert result.returncode == 2
     assert "train-labels-idx1-ubyte.gz" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_scores_the_baseline_on_its_split_and_leaves_the_cross_validation_to_sweep_baseline(tmp_path):
+    """A first run's time goes to trials: the notes' 5-fold figure (about 20 s) is `sweep baseline`'s alone."""
+    import optuna
+    from helpers import SMALL, SPACES, sweep_cli
+
+    cache, url = tmp_path / "cache", f"sqlite:///{tmp_path / 'sweep.db'}"
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--trials", "1", "--storage", url]
+    sweep_cli("run", *tiny, cwd=tmp_path, env={"SWEEP_CACHE_DIR": str(cache)})
+    baseline = optuna.load_study(study_name="tiny", storage=url).user_attrs["baseline"]
+    assert 0.7 < baseline["val_accuracy"] < 0.85 and "cv_accuracy" not in baseline
+    assert [path.name.split("-")[1] for path in cache.iterdir()] == ["val"]

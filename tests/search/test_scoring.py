@@ -8,8 +8,7 @@ import optuna
 import pytest
 from helpers import SMALL, SPACES, sweep_cli
 
-from sweep.data import load_split
-from sweep.data.baseline import compute_baseline
+from sweep.data import compute_baseline, load_split
 from sweep.results.export import scored_config
 from sweep.space import complete_config
 from sweep.training import train
@@ -53,7 +52,7 @@ def test_a_trial_pruned_by_the_deadline_is_a_model_that_best_and_train_give_agai
     space = tmp_path / "long.yaml"
     space.write_text((SPACES / "peaks.yaml").read_text().replace("epochs:        10", "epochs:        1000"))
     long = ["--space", str(space), "--max-train", str(SMALL), "--fuse", "2", "--timeout", "40s"]
-    compute_baseline(load_split(max_train=SMALL))  # cached first: the run's 40 s go to training, on any machine
+    compute_baseline(load_split(max_train=SMALL), cross_validated=False)  # cached first: the 40 s go to training
     sweep_cli("run", *long, "--trials", "1", "--storage", url, cwd=tmp_path)
     (trial,) = optuna.load_study(study_name="peaks", storage=url).get_trials()
     assert trial.state.name == "PRUNED" and "--timeout deadline" in trial.user_attrs["fail_reason"]
