@@ -76,7 +76,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
 @click.option(
     "--grow/--no-grow",
     default=None,
-    help="A fused group opens 2 places first, then one more for each completed trial, up to --fuse "
+    help="A fused group opens 2 places first, then one more for each finished trial, up to --fuse "
     "[default: on with --fuse auto].",
 )
 @click.option(

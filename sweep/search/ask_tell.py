@@ -179,9 +179,9 @@ class TrialHooks:
         """Of ``free`` places, those a growing group has opened so far (``policy.places``)."""
         from optuna.trial import TrialState
 
-        completed = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        finished = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
         capacity = free + len(self.running)
-        return max(0, places(completed, capacity) - len(self.running))
+        return max(0, places(finished, capacity) - len(self.running))
 
     def _room_beside_firsts(self, free: int) -> int | None:
         """The configs tried first train in a group of their own, so the best-known models finish as soon as

@@ -50,7 +50,7 @@ class SweepSettings:
     pruner: str = "median"
     prune_hopeless: bool | None = None  # prune trials far below the baseline after 2 epochs; None: where it applies
     leaders_first: bool = False  # a fused group takes no new trials while one leads the best (policy.leads)
-    grow: bool | None = None  # a fused group opens its places one completed trial at a time (policy.places);
+    grow: bool | None = None  # a fused group opens its places one finished trial at a time (policy.places);
     # None: with --fuse auto, where sweep sizes the group
     epochs_budget: bool = False  # epochs found, not drawn: up to the space's most, stopped early (search.epochs)
     rate_cuts: bool = True  # a held rate is cut when val_accuracy stops improving (search.plateau)

@@ -1,4 +1,4 @@
-"""--grow: a fused group opens two places first, then one more for each completed trial, up to --fuse."""
+"""--grow: a fused group opens two places first, then one more for each finished trial, up to --fuse."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import optuna
 import pytest
 from helpers import SMALL, SPACES, sweep_cli
 from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
 
 from sweep.search import SweepSettings
 from sweep.search.ask_tell import NoHeartbeats, TrialHooks
@@ -15,20 +16,23 @@ from sweep.training import Branch
 
 
 @pytest.mark.parametrize(
-    ("completed", "capacity", "opened"),
+    ("finished", "capacity", "opened"),
     [(0, 8, 2), (1, 8, 3), (4, 8, 6), (6, 8, 8), (40, 8, 8), (0, 1, 1)],
 )
-def test_a_growing_group_opens_one_place_per_completed_trial(completed, capacity, opened):
+def test_a_growing_group_opens_one_place_per_finished_trial(finished, capacity, opened):
     assert GROW_FROM == 2
-    assert places(completed, capacity) == opened
+    assert places(finished, capacity) == opened
 
 
-def hooks_over_a_study(completed: int, running: int, grow: bool) -> TrialHooks:
-    """A real study with ``completed`` trials, and a group holding ``running`` trials."""
+def hooks_over_a_study(completed: int, running: int, grow: bool, pruned: int = 0) -> TrialHooks:
+    """A real study with ``completed`` and ``pruned`` trials, and a group holding ``running`` trials."""
     study = optuna.create_study(direction="maximize")
-    for value in range(completed):
+    for value in range(completed + pruned):
+        state = TrialState.COMPLETE if value < completed else TrialState.PRUNED
         study.add_trial(
-            optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)}, value=value)
+            optuna.trial.create_trial(
+                params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)}, value=value, state=state
+            )
         )
     hooks = TrialHooks(study, load_space(str(SPACES / "tiny.yaml")), 42, lambda count: count, NoHeartbeats(), grow=grow)
     for number in range(running):
@@ -38,17 +42,18 @@ def hooks_over_a_study(completed: int, running: int, grow: bool) -> TrialHooks:
 
 
 @pytest.mark.parametrize(
-    ("completed", "running", "grow", "joining"),
+    ("completed", "pruned", "running", "grow", "joining"),
     [
-        (0, 0, True, 2),  # a new study: two places of eight
-        (0, 2, True, 0),  # both taken: the other six stay shut
-        (3, 2, True, 3),  # three trials completed: five places, two of them taken
-        (9, 2, True, 6),  # grown to the full group
-        (0, 0, False, 8),  # the default opens every place at once
+        (0, 0, 0, True, 2),  # a new study: two places of eight
+        (0, 0, 2, True, 0),  # both taken: the other six stay shut
+        (3, 0, 2, True, 3),  # three trials completed: five places, two of them taken
+        (1, 2, 2, True, 3),  # a pruned trial is a result too: five places
+        (9, 0, 2, True, 6),  # grown to the full group
+        (0, 0, 0, False, 8),  # the default opens every place at once
     ],
 )
-def test_the_group_takes_trials_into_its_open_places_only(completed, running, grow, joining):
-    hooks = hooks_over_a_study(completed, running, grow)
+def test_the_group_takes_trials_into_its_open_places_only(completed, pruned, running, grow, joining):
+    hooks = hooks_over_a_study(completed, running, grow, pruned)
     assert len(hooks.more(8 - running)) == joining
 
 
