@@ -246,12 +246,10 @@ class TrialHooks:
     def stop_at_deadline(self) -> None:
         """The group's epoch ended after the ``--timeout`` deadline: its trials are pruned there and count at
         their best epoch, as a trial whose next epoch would end late is (its pace misjudged the last one, on
-        a busy machine). A trial without an epoch would be no model: it is interrupted, to be retried."""
+        a busy machine). Every trial still running has trained that epoch: it joined the group before it."""
         for branch in list(self.running.values()):
-            if branch.curve:
-                branch.handle.set_user_attr("fail_reason", DEADLINE_REASON)
-                self._tell(branch, "PRUNED")
-        self.interrupt_all("stopped at the --timeout deadline before its first epoch; retried on resume")
+            branch.handle.set_user_attr("fail_reason", DEADLINE_REASON)
+            self._tell(branch, "PRUNED")
 
     def _tell(self, branch: Branch, state: str, value: float | None = None) -> None:
         from optuna.trial import TrialState
