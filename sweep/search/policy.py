@@ -64,53 +64,10 @@ def make_sampler(name: str, seed: int, parallel: bool = False):
         joint = name == "tpe-multivariate"
         with warnings.catch_warnings():  # multivariate and group are "experimental" in Optuna's words
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return _scored_tpe()(seed=seed, constant_liar=parallel, multivariate=joint, group=joint)
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel, multivariate=joint, group=joint)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"sampler {name!r} is unknown; expected one of {', '.join(SAMPLERS)}")
-
-
-def _scored_tpe():
-    """Optuna's TPE, shown every trial that made a model as complete at its score (``sweep.results.score``:
-    a pruned trial at its best epoch), so it learns from the models the table ranks. Optuna's TPE fills its
-    "good" set with completed trials first, however poor, and ranks a pruned trial by how far it got: in
-    a 5-minute mlp run, 31 of 33 trials were pruned (at epochs 1-3 by the median, or by the deadline), and the
-    good set held a completed 6-epoch trial at 0.827 but not the best model, pruned by the deadline at 0.861.
-    Trials with many epochs seldom complete in a short run, so TPE also drifted towards few epochs."""
-    import copy
-
-    import optuna
-    from optuna.trial import TrialState
-
-    from sweep.results import score
-
-    def as_scored(trial):
-        if trial.state != TrialState.PRUNED or score(trial) is None:
-            return trial
-        scored = copy.copy(trial)
-        scored.state, scored.value = TrialState.COMPLETE, score(trial)
-        return scored
-
-    class ScoredView:
-        """The study as TPE reads it (``_get_trials``, its one way in); everything else is the study's."""
-
-        def __init__(self, study):
-            self._study = study
-
-        def __getattr__(self, name):
-            return getattr(self._study, name)
-
-        def _get_trials(self, deepcopy=False, states=None, use_cache=False):
-            return [as_scored(t) for t in self._study._get_trials(deepcopy=False, states=states, use_cache=use_cache)]
-
-    class ScoredTPE(optuna.samplers.TPESampler):
-        def sample_relative(self, study, trial, search_space):
-            return super().sample_relative(ScoredView(study), trial, search_space)
-
-        def sample_independent(self, study, trial, param_name, param_distribution):
-            return super().sample_independent(ScoredView(study), trial, param_name, param_distribution)
-
-    return ScoredTPE
 
 
 LEADER_AFTER = 3  # epochs before a running trial can lead: the first epochs rank trials poorly
