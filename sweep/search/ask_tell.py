@@ -21,10 +21,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from sweep.results import StorageError
+from sweep.results import StorageError, best_trial, scored_epoch
 from sweep.search.epochs import stalled
 from sweep.search.plateau import cut_on_plateau
-from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places
+from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places, too_late_to_start
 from sweep.search.settings import INTERRUPTED, NOT_RUN
 from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
@@ -144,7 +144,7 @@ class TrialHooks:
 
         signals.check()
         branches = []
-        for _ in range(0 if self.pace.no_epoch_fits(self.deadline) else self._room(free)):
+        for _ in range(0 if self._no_new_trials() else self._room(free)):
             if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
                 break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
@@ -166,6 +166,17 @@ class TrialHooks:
             self.running[trial.number] = branch
             branches.append(branch)
         return branches
+
+    def _no_new_trials(self) -> bool:
+        """No epoch fits before the deadline, or the group has trials to train and a new one could not train as
+        many epochs as the best model so far (``policy.too_late_to_start``)."""
+        if self.pace.no_epoch_fits(self.deadline):
+            return True
+        if not self.running:  # an empty group asks: the cores would idle otherwise
+            return False
+        best = best_trial(self.study)
+        best_epochs = scored_epoch(best) if best is not None else None
+        return too_late_to_start(self.pace.seconds, best_epochs, time.time(), self.deadline)
 
     def _room(self, free: int) -> int:
         beside_firsts = self._room_beside_firsts(free)

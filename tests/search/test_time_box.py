@@ -107,3 +107,30 @@ def test_a_worker_opens_no_group_once_no_epoch_fits_before_the_deadline(tmp_path
               "--storage", url, cwd=tmp_path)  # fmt: skip
     groups = [line for line in (tmp_path / "results" / "peaks.log").read_text().splitlines() if "group of 2:" in line]
     assert len(groups) == 1 and " 2 trials" in groups[0], groups
+
+
+@pytest.mark.parametrize(
+    ("pace_s", "best_epochs", "running", "started"),
+    [
+        (1.0, 20, True, 2),  # 20 epochs fit in the 30 s left: the group fills its places
+        (2.0, 20, True, 0),  # they do not: the trials it trains get the cores
+        (2.0, 20, False, 2),  # an empty group asks all the same: the cores would idle otherwise
+        (2.0, None, True, 2),  # no model yet: nothing to match
+    ],
+)
+def test_near_the_deadline_a_group_takes_no_trial_that_could_not_train_as_long_as_the_best(
+    pace_s, best_epochs, running, started
+):
+    study = optuna.create_study(direction="maximize")
+    if best_epochs:  # the best model so far took that many epochs
+        curve = dict(enumerate([0.8] * best_epochs, start=1))
+        study.add_trial(
+            optuna.trial.create_trial(value=0.8, intermediate_values=curve, user_attrs={"best_epoch": best_epochs})
+        )
+    space = load_space(str(SPACES / "tiny.yaml"))
+    hooks = TrialHooks(study, space, 42, lambda n: n, NoHeartbeats(), deadline=time.time() + 30)
+    hooks.pace.seconds = pace_s
+    if running:
+        hooks.running[-1] = Branch(None, "trial_x", {"epochs": 9}, 42)
+
+    assert len(hooks.more(2)) == started
