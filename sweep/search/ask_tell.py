@@ -172,7 +172,7 @@ class TrialHooks:
         many epochs as the best model so far (``policy.too_late_to_start``)."""
         if self.pace.no_epoch_fits(self.deadline):
             return True
-        if not self.running:  # an empty group asks: the cores would idle otherwise
+        if self.deadline is None or not self.running:  # no deadline; or an empty group, whose cores would idle
             return False
         best = best_trial(self.study)
         best_epochs = scored_epoch(best) if best is not None else None
