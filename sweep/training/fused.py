@@ -62,7 +62,14 @@ def fuse(
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
     )
+    build_optimizer_state(fused)
     return fused
+
+
+def build_optimizer_state(program) -> None:
+    """Every branch's optimizer state, made now. Under TensorFlow, Keras makes it inside the first traced step,
+    and tf.function then traces that step twice: about 1 s more per program (results/reference/fusion-cost.md)."""
+    program.optimizer.build(program.trainable_variables)
 
 
 def _wide_outputs(models: list, inputs) -> list:

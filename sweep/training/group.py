@@ -207,7 +207,7 @@ def _train_bucket_epoch(bucket: Bucket, split: Split, order: np.ndarray, speed: 
         if rates is not None:
             branch.optimizer.learning_rate = rates[len(branch.curve)]
     _fit_epoch(bucket.program, split, bucket.batch_size, order)
-    probabilities = bucket.program.predict(split.x_val, batch_size=speed.validation_batch, verbose=0)
+    probabilities = predict_eagerly(bucket.program, split.x_val, speed.validation_batch)
     seconds = time.perf_counter() - started
     for index, branch in enumerate(bucket.members):
         branch.seconds += seconds / len(bucket.members)
@@ -228,6 +228,18 @@ def _take_new(hooks: GroupHooks, free: int, epoch: int, split: Split, builder: B
         branch.first_epoch, branch.joined = epoch, time.time()
         joined.append(branch)
     return joined
+
+
+def predict_eagerly(program, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """``program.predict`` without tracing a predict function: a fused program is new whenever its members change,
+    and tracing its predict step cost more than the eager forward pass it replaces (tests/bench/test_fusion_cost.py).
+    """
+    import keras
+
+    chunks = (
+        program(images[start : start + batch_size], training=False) for start in range(0, len(images), batch_size)
+    )
+    return np.concatenate([keras.ops.convert_to_numpy(chunk) for chunk in chunks])
 
 
 def _fit_epoch(program, split: Split, batch_size: int, order: np.ndarray) -> None:
