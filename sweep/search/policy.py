@@ -136,8 +136,8 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     only of trials that are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
 
     ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
-    the first epoch on; before ``MEDIAN_STARTUP`` trials complete, with the median of every trial at that epoch;
-    under an annealing schedule, only with trials no further along theirs (``_median_rule``).
+    the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1); before
+    ``MEDIAN_STARTUP`` trials complete, with the median of every trial at that epoch (``_peers_first``).
     ``patient`` is the same rule with ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials
     poorly, and at a late epoch the "median" of the one or two long trials that completed is the best of them,
     not a median. It tied the median at 20 minutes on the notes' space (README, Numbers), so ``median`` stays
@@ -145,7 +145,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     import optuna
 
     if name == "median":
-        pruner = _median_rule()
+        pruner = _peers_first(optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=1))
     elif name == "patient":
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
@@ -165,52 +165,36 @@ MEDIAN_STARTUP = 5  # completed trials before Optuna's median rule judges (its n
 PEERS_AT_EPOCH = 3  # ... until then a trial is judged against the other trials that reached its epoch, once this many
 
 
-def schedule_point(config: dict | None, epoch: int) -> float:
-    """How far along its rate schedule a trial is after ``epoch`` epochs: ``epoch / horizon`` under an annealing
-    schedule (``lr_schedule: cosine`` over ``decay_epochs``, by default its epochs), 0 for a held rate. At epoch 5 a
-    5-epoch trial has annealed its rate to 0 while a 20-epoch trial still trains at 85% of it, so the median rule
-    compares a trial only with trials no further along their schedules than it is."""
-    if not config or config.get("lr_schedule", "constant") == "constant":
-        return 0.0
-    return epoch / config.get("decay_epochs", config["epochs"])
-
-
-def _median_rule():
+def _peers_first(median):
     import math
     import statistics
 
     import optuna
     from optuna.trial import TrialState
 
-    class FairMedian(optuna.pruners.BasePruner):
-        """Optuna's median rule (``MedianPruner``: a trial whose best val_accuracy so far is below the median of
-        the completed trials at its epoch stops), with two changes. Before it wakes: until ``MEDIAN_STARTUP``
-        trials have completed, the median is taken over every other trial (running, pruned or complete) that
-        reported at the epoch, once ``PEERS_AT_EPOCH`` of them have. Where an epoch costs seconds few trials
-        complete within minutes (two or three of 13 in 5 minutes on the cnn space), and Optuna's rule let two
-        MLPs at 0.84 train 13 epochs each beside the CNNs for 4 of the 5 minutes; the other branches of a fused
-        group report at the same epochs, so the first group is judged at once. And fair peers: only trials no
-        further along their rate schedules count (``schedule_point``); with held rates, every trial does."""
+    class PeersFirst(optuna.pruners.BasePruner):
+        """The median rule before it wakes: until ``MEDIAN_STARTUP`` trials have completed, a trial whose best
+        val_accuracy so far is below the median of what the other trials (running, pruned or complete) reported
+        at the same epoch is pruned, once ``PEERS_AT_EPOCH`` of them reached it. Where an epoch costs seconds
+        few trials complete within minutes (two or three of 13 in 5 minutes on the cnn space), and Optuna's rule,
+        which counts completed trials only, let two MLPs at 0.84 train 13 epochs each beside the CNNs for 4 of
+        the 5 minutes. The other branches of a fused group report at the same epochs, so the first group is
+        judged at once, as successive halving judges it, but at every epoch and against the median."""
 
         def prune(self, study, trial) -> bool:
+            states = (TrialState.RUNNING, TrialState.PRUNED, TrialState.COMPLETE)
+            others = study.get_trials(deepcopy=False, states=states)  # read once
+            if sum(t.state == TrialState.COMPLETE for t in others) >= MEDIAN_STARTUP:
+                return median.prune(study, trial)
             step = trial.last_step
             if step is None:
                 return False
-            states = (TrialState.RUNNING, TrialState.PRUNED, TrialState.COMPLETE)
-            others = [t for t in study.get_trials(deepcopy=False, states=states) if t.number != trial.number]
-            completed = [t for t in others if t.state == TrialState.COMPLETE]
-            awake = len(completed) >= MEDIAN_STARTUP
-            point = schedule_point(trial.user_attrs.get("config"), step)
-            fair = [
-                t for t in (completed if awake else others) if schedule_point(t.user_attrs.get("config"), step) <= point
-            ]
-            peers = [t.intermediate_values.get(step, math.nan) for t in fair]
+            peers = [t.intermediate_values.get(step, math.nan) for t in others if t.number != trial.number]
             peers = [value for value in peers if math.isfinite(value)]  # not there yet, or diverged
             best = max(trial.intermediate_values.values())
-            enough = 1 if awake else PEERS_AT_EPOCH  # Optuna's median needs one completed trial at the step
-            return len(peers) >= enough and not best >= statistics.median(peers)  # a NaN best too
+            return len(peers) >= PEERS_AT_EPOCH and not best >= statistics.median(peers)  # a NaN best too
 
-    return FairMedian()
+    return PeersFirst()
 
 
 ASHA_MIN_EPOCHS = 1  # the first rung: one epoch, as KerasTuner's Hyperband starts its first bracket

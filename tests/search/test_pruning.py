@@ -1,6 +1,5 @@
-"""Pruning: the median rule as Optuna has it (fair under an annealing schedule), its patient form, hopeless
-trials pruned against the baseline before it wakes, and successive halving (``asha``) that judges the first
-trials at once, at its rungs only."""
+"""Pruning: the median rule as Optuna has it, its patient form, hopeless trials pruned against the baseline
+before it wakes, and successive halving (``asha``) that judges the first trials at once, at its rungs only."""
 
 from __future__ import annotations
 
@@ -123,25 +122,6 @@ def test_before_five_trials_complete_the_median_is_taken_over_the_trials_at_the_
     for peer in LEADERS[:peers]:
         report_until_pruned(study.ask(), peer)
     assert report_until_pruned(study.ask(), curve) == verdict
-
-
-@pytest.mark.parametrize(
-    ("schedule", "epochs", "verdict"),
-    [
-        ("cosine", 20, (False, 5)),  # at epoch 5 of 20 its rate is still high: the annealed 5-epoch trials are no peers
-        ("cosine", 5, (True, 1)),  # as far along its schedule as they are: judged against them
-        ("constant", 20, (True, 1)),  # held rates: every trial is a peer, as in Optuna's rule
-    ],
-)
-def test_under_an_annealing_schedule_a_trial_is_judged_only_against_trials_no_further_along(schedule, epochs, verdict):
-    study = optuna.create_study(direction="maximize", pruner=make_pruner("median", 20, prune_hopeless=False))
-    short = {"config": {"lr_schedule": schedule, "epochs": 5}}
-    for _ in range(MEDIAN_STARTUP):
-        steps = dict.fromkeys(range(1, 6), 0.85)
-        study.add_trial(optuna.trial.create_trial(value=0.85, intermediate_values=steps, user_attrs=short))
-    trial = study.ask()
-    trial.set_user_attr("config", {"lr_schedule": schedule, "epochs": epochs})
-    assert report_until_pruned(trial, [0.80] * 5) == verdict
 
 
 def test_sweep_run_with_asha_stops_trials_at_rungs_only(tmp_path):
