@@ -10,8 +10,7 @@ from sweep.data import DataSource, compute_baseline
 from sweep.results import open_storage
 from sweep.search import policy
 from sweep.search.settings import NOT_RUN, SweepSettings
-from sweep.space import SearchSpace, SpaceError
-from sweep.space.centre import centre_values
+from sweep.space import SearchSpace, SpaceError, centre_values
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Search spaces: the YAML file, its checks before any training, and the model's vocabulary."""
+"""Search spaces: the YAML file, its checks before any training, its centre, and the model's vocabulary."""
 
 from sweep._lazy import exports
 
@@ -9,6 +9,7 @@ EXPORTS = {
     "available_spaces": "spec",
     "complete_config": "spec",
     "resolve_path": "spec",
+    "centre_values": "centre",
     "check_config": "checks",
     "check_data_fits": "checks",
     "SpaceError": "vocabulary",

@@ -10,8 +10,7 @@ from helpers import SMALL, SPACES, sweep_cli
 
 from sweep.cli import main
 from sweep.search.study import enqueue_starts
-from sweep.space import load_space
-from sweep.space.centre import centre_values
+from sweep.space import centre_values, load_space
 
 START = {"hidden_layers": 2, "units": [64, 16], "activation": "tanh", "optimizer": "adam", "epochs": 1}
 

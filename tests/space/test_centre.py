@@ -6,8 +6,7 @@ import math
 
 from helpers import SPACES
 
-from sweep.space import load_space
-from sweep.space.centre import centre_values
+from sweep.space import centre_values, load_space
 
 
 def test_the_cnn_spaces_centre_is_a_small_convnet_with_adam_at_kerass_rate():
