@@ -91,11 +91,11 @@ from sweep.space.spec import complete_config
 from sweep.training.solo import train
 assert keras.backend.backend() == "jax"
 split = load_split(max_train=1000)
-for config in ({"hidden_layers": 2, "units": [64, 32], "activation": "relu", "epochs": 2, "batch_size": 64,
-                "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "learning_rate": 0.05},
+for config in ({"hidden_layers": 2, "units": [64, 32], "activation": "relu", "epochs": 3, "batch_size": 32,
+                "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "learning_rate": 0.02},
                {"layer_type": "conv", "hidden_layers": 1, "filters": [8], "units": 16, "dropout": 0.1,
                 "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 1}):
-    result = train(complete_config(config), split)
+    result = train(complete_config(config), split, seed=0)
     print(result.epochs_run, result.val_accuracy)
 """
 
@@ -115,5 +115,6 @@ def test_builder_and_training_run_under_the_jax_backend():
         env={**os.environ, "KERAS_BACKEND": "jax"},
     ).stdout.split()
     dense_epochs, dense_accuracy, conv_epochs, conv_accuracy = out[-4:]
-    assert (dense_epochs, conv_epochs) == ("2", "1")
-    assert float(dense_accuracy) > 0.6 and float(conv_accuracy) > 0.3
+    assert (dense_epochs, conv_epochs) == ("3", "1")
+    # Chance is 0.1; eight seeds of the dense model gave 0.67-0.76, so 0.55 leaves room for noise.
+    assert float(dense_accuracy) > 0.55 and float(conv_accuracy) > 0.3
