@@ -10,7 +10,7 @@ from sweep.data import DataSource, compute_baseline
 from sweep.results import open_storage
 from sweep.search import policy
 from sweep.search.settings import NOT_RUN, SweepSettings
-from sweep.space import SearchSpace, SpaceError
+from sweep.space import SearchSpace, SpaceError, centre_values
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,16 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     return figures
 
 
-FIRST_TRIES = ("start", "warm_start")  # the user attribute naming where a config tried first came from
+FIRST_TRIES = ("start", "warm_start", "centre")  # the user attribute naming where a config tried first came from
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
-    """On a study without trials, queue the configs to try first (``first_tries``). Returns what was queued."""
+    """On a study without trials, queue the configs to try first (``first_tries``), or where there are none,
+    the space's centre (``sweep.space.centre``): Optuna's TPE draws its first ten trials at random, and on a
+    space whose epochs cost seconds that is most of a 5-minute run. Returns what was queued."""
     if study.get_trials(deepcopy=False):
         return []
-    queued = first_tries(space, earlier, most)
+    queued = first_tries(space, earlier, most) or _centre_try(space, most)
     for origin, index, values in queued:
         study.enqueue_trial(values, user_attrs={origin: index})
     if queued:
@@ -107,7 +109,7 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
     KerasTuner's oracle as its first draws."""
     names = {param.name for param in space.params.values() if not param.fixed}  # a fixed one is never drawn
     by_values = {}  # the values queued -> (origin, index)
-    for origin, configs in zip(FIRST_TRIES, (space.starts, earlier), strict=True):
+    for origin, configs in (("start", space.starts), ("warm_start", earlier)):
         for index, config in enumerate(configs):
             try:
                 values = space.start_values({name: value for name, value in config.items() if name in names})
@@ -122,6 +124,11 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
                 break
             by_values[key] = (origin, index)
     return [(origin, index, dict(key)) for key, (origin, index) in by_values.items()]
+
+
+def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
+    values = centre_values(space)
+    return [("centre", 0, values)] if values and most != 0 else []
 
 
 def requeue_interrupted(study) -> list[int]:

@@ -10,7 +10,7 @@ from helpers import SMALL, SPACES, sweep_cli
 
 from sweep.cli import main
 from sweep.search.study import enqueue_starts
-from sweep.space import load_space
+from sweep.space import centre_values, load_space
 
 START = {"hidden_layers": 2, "units": [64, 16], "activation": "tanh", "optimizer": "adam", "epochs": 1}
 
@@ -64,9 +64,29 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
     config = first.user_attrs["config"]
     assert {name: config[name] for name in START} == START  # what the start left out was drawn
     assert 1e-3 <= config["learning_rate"] <= 1e-2 and config["batch_size"] in (128, 256)
-    assert len(drawn) == 2 and not any("start" in trial.user_attrs for trial in drawn)
+    assert len(drawn) == 2 and not any(trial.user_attrs.keys() & {"start", "centre"} for trial in drawn)
     if fuse > 1:  # the start trains in a group of its own; the sampler's trials join when it is done
         assert all(trial.user_attrs["data_order"]["first_epoch"] == START["epochs"] for trial in drawn)
+
+
+def test_a_space_without_starts_begins_with_its_centre_in_a_group_of_its_own(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    space = str(SPACES / "tiny.yaml")
+    sweep_cli("run", "--space", space, "--trials", "3", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
+              cwd=tmp_path)  # fmt: skip
+    centre, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
+    assert (centre.params["optimizer"], centre.params["learning_rate"]) == ("adam", 0.001)
+    assert not any("centre" in trial.user_attrs for trial in drawn)
+    assert all(trial.user_attrs["data_order"]["first_epoch"] == centre.params["epochs"] for trial in drawn)
+
+
+def test_keras_tuner_draws_its_own_first_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    sweep_cli("run", "--space", str(SPACES / "tiny.yaml"), "--engine", "keras-tuner", "--tuner", "random",
+              "--trials", "1", "--max-train", str(SMALL), "--storage", url, cwd=tmp_path)  # fmt: skip
+    (first,) = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    assert "centre" not in first.user_attrs  # the centre is Optuna's initial design, not KerasTuner's
 
 
 def test_warm_start_tries_an_earlier_studys_best_configs_first(tmp_path):
