@@ -61,18 +61,19 @@ def assert_exactly(trials, count: int) -> None:
     assert len([t for t in trials if t.state != TrialState.FAIL]) == count
 
 
-def wait_for_a_running_trial_after(url: str, completed: int, process, running: int = 1, limit: float = 240) -> list:
+def wait_for_a_running_trial_after(url: str, completed: int, process, running: int = 1, limit: float = 240) -> set[int]:
     """Block until `completed` trials are done and `running` trials are mid-way through their epochs
-    (one trial alone, or a fused group); return those running trials.
+    (one trial alone, or a fused group); return those running trials' numbers.
 
-    Polls the SQLite file directly, every 50 ms: on a fast machine an epoch of these trials takes a
-    fraction of a second, and loading the study through Optuna each time could miss the window."""
+    Polls the SQLite file directly, every 50 ms, and returns at once: on a fast machine an epoch of these
+    trials takes a fraction of a second, and loading the study through Optuna, here or before the signal,
+    could miss the window. Load the trials once the signal has landed."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
         assert process.poll() is None, process.communicate()[1][-2000:]
         done, midway = running_counts(url)
         if done >= completed and len(midway) >= running:
-            return [t for t in optuna.load_study(study_name="steady", storage=url).get_trials() if t.number in midway]
+            return midway
         time.sleep(0.05)
     raise AssertionError("the sweep never got mid-trial")
 

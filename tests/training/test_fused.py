@@ -196,40 +196,48 @@ def start_fused_sweep(folder, url, trials: int) -> subprocess.Popen:
     )
 
 
+def wait_for_the_group_after_the_centre(url: str, process) -> set[int]:
+    """The numbers of the first group of three: the space's centre trains alone first (study.enqueue_starts)."""
+    return wait_for_a_running_trial_after(url, completed=1, process=process, running=3)
+
+
+def steady_trials(url: str) -> list:
+    return optuna.load_study(study_name="steady", storage=url).get_trials()
+
+
 def test_kill_9_mid_group_fails_and_retries_every_trial_of_the_group(tmp_path, sqlite_url):
-    process = start_fused_sweep(tmp_path, sqlite_url, trials=3)
-    group = wait_for_a_running_trial_after(sqlite_url, completed=0, process=process, running=3)
+    process = start_fused_sweep(tmp_path, sqlite_url, trials=4)
+    group = wait_for_the_group_after_the_centre(sqlite_url, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    dead = [t for t in steady_trials(sqlite_url) if t.number in group]
 
     time.sleep(4)  # longer than the grace period: the group's heartbeats are stale
-    sweep_cli("run", *STEADY, "--fuse", "3", "--trials", "3", "--storage", sqlite_url, cwd=tmp_path, env=HEARTBEAT)
-    trials = optuna.load_study(study_name="steady", storage=sqlite_url).get_trials()
-    failed = {t.number for t in trials if t.state == TrialState.FAIL}
-    assert failed == {t.number for t in group}
-    for dead in group:
-        (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == dead.number]
-        assert retry.params == dead.params and retry.state == TrialState.COMPLETE
-    assert len(trials) == 6 and not [t for t in trials if t.state == TrialState.RUNNING]
+    sweep_cli("run", *STEADY, "--fuse", "3", "--trials", "4", "--storage", sqlite_url, cwd=tmp_path, env=HEARTBEAT)
+    trials = steady_trials(sqlite_url)
+    assert {t.number for t in trials if t.state == TrialState.FAIL} == group
+    for killed in dead:
+        (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+        assert retry.params == killed.params and retry.state == TrialState.COMPLETE
+    assert len(trials) == 7 and not [t for t in trials if t.state == TrialState.RUNNING]
 
 
 def test_sigterm_stores_the_whole_group_as_interrupted_and_resume_requeues_each(tmp_path, sqlite_url):
-    process = start_fused_sweep(tmp_path, sqlite_url, trials=3)
-    group = wait_for_a_running_trial_after(sqlite_url, completed=0, process=process, running=3)
+    process = start_fused_sweep(tmp_path, sqlite_url, trials=4)
+    group = wait_for_the_group_after_the_centre(sqlite_url, process)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 143, err[-2000:]
-    trials = optuna.load_study(study_name="steady", storage=sqlite_url).get_trials()
-    interrupted = [t for t in trials if t.state == TrialState.FAIL]
-    assert {t.number for t in interrupted} == {t.number for t in group}
+    interrupted = [t for t in steady_trials(sqlite_url) if t.state == TrialState.FAIL]
+    assert {t.number for t in interrupted} == group
     assert all(t.user_attrs["interrupted"] for t in interrupted)
 
-    sweep_cli("run", *STEADY, "--fuse", "3", "--trials", "3", "--storage", sqlite_url, cwd=tmp_path)
-    trials = optuna.load_study(study_name="steady", storage=sqlite_url).get_trials()
+    sweep_cli("run", *STEADY, "--fuse", "3", "--trials", "4", "--storage", sqlite_url, cwd=tmp_path)
+    trials = steady_trials(sqlite_url)
     retried = {t.user_attrs.get("retry_of"): t for t in trials if "retry_of" in t.user_attrs}
-    assert set(retried) == {t.number for t in group}
-    assert all(retried[t.number].params == t.params for t in group)
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+    assert set(retried) == group
+    assert all(retried[t.number].params == t.params for t in interrupted)
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
 
 
 def test_two_fused_workers_share_one_postgres_study_to_exact_counts(tmp_path, postgres_url):
