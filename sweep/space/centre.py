@@ -1,7 +1,4 @@
-"""The centre of a space: the config to train first where a study has nothing else to try first.
-
-Not queued by any run yet (Benchmarks, "The space's centre first": it wins on cnn, mlp and the own model, and
-waits for the fused interruption tests to allow a first group of one).
+"""The centre of a space: the config a study with nothing else to try first begins with (study.enqueue_starts).
 
 SMAC's initial design trains the space's default configuration before its first random draw, and ConfigSpace
 takes a range's midpoint as the default. Sweep's centre is that midpoint (a log range's geometric one), a
