@@ -21,7 +21,9 @@ default 300), SWEEP_BENCH_SEEDS (default 3), SWEEP_BENCH_FIRST_SEED (default 42)
 (comma-separated names below; default the peers), SWEEP_BENCH_TARGETS (val_accuracy, comma-separated; default the
 problem's), SWEEP_BENCH_TABLE (default anytime for notes, else headroom-PROBLEM-Nmin), SWEEP_BENCH_CANDIDATE (a
 checkout of sweep, such as a git worktree, that the contender `sweep (candidate)` runs with its defaults: a policy
-not yet merged, side by side with today's in one run). Writes
+not yet merged, side by side with today's in one run), SWEEP_BENCH_SIDE_BY_SIDE=1 (a seed's contenders run at once,
+each pinned to a core of its own among those the run may use: a long budget in a fraction of the time, and a drift
+in the machine's speed hits every contender at the same moment). Writes
 results/reference/TABLE.md, TABLE.png, TABLE-runs.csv and TABLE-curves.csv (every improvement: seconds, best, trial).
 """
 
@@ -133,11 +135,30 @@ PEERS = [name for name in list(CONTENDERS)[:4] if PROBLEM == "notes" or name not
 CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", ",".join(PEERS)).split(",")]
 DEFAULT_TABLE = "anytime" if PROBLEM == "notes" else f"headroom-{PROBLEM}-{BUDGETS[-1] / 60:g}min"
 TABLE = os.environ.get("SWEEP_BENCH_TABLE", DEFAULT_TABLE)  # a lever study writes beside, not over, the peers' table
+SIDE_BY_SIDE = os.environ.get("SWEEP_BENCH_SIDE_BY_SIDE") == "1"
 
 
-def run_contender(name: str, seed: int, folder: Path) -> tuple[list[tuple], int]:
+def run_seed(seed: int, tmp_path: Path) -> dict[str, tuple[list[tuple], int]]:
+    """Every chosen contender on one seed: one after another, or at once on a core each (SIDE_BY_SIDE)."""
+    folders = {name: tmp_path / f"{name.replace(' ', '-')}-{seed}" for name in CHOSEN}
+    for folder in folders.values():
+        folder.mkdir()
+    if not SIDE_BY_SIDE:
+        return {name: run_contender(name, seed, folder) for name, folder in folders.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    cores = sorted(os.sched_getaffinity(0))
+    assert len(cores) >= len(CHOSEN), f"side by side, {len(CHOSEN)} contenders need as many cores: {cores}"
+    with ThreadPoolExecutor(len(CHOSEN)) as pool:
+        pinned = zip(CHOSEN, cores, strict=False)  # the first len(CHOSEN) cores
+        running = {name: pool.submit(run_contender, name, seed, folders[name], core) for name, core in pinned}
+        return {name: future.result() for name, future in running.items()}
+
+
+def run_contender(name: str, seed: int, folder: Path, core: int | None = None) -> tuple[list[tuple], int]:
     """The contender's best-so-far points (seconds since its command started, best, trial), and the epochs its
-    trials trained within the budget (fused or alone, kept or pruned): how much training its time bought."""
+    trials trained within the budget (fused or alone, kept or pruned): how much training its time bought.
+    ``core``: the one core its command may use (taskset), where contenders run side by side."""
     from sweep.results import open_storage
     from sweep.results.anytime import best_reported, best_so_far
 
@@ -154,8 +175,9 @@ def run_contender(name: str, seed: int, folder: Path) -> tuple[list[tuple], int]
     own_code = [CANDIDATE] if name == "sweep (candidate)" else []  # found before the installed sweep
     builders = os.pathsep.join([*own_code, str(ROOT / "tests" / "builders"), os.environ.get("PYTHONPATH", "")])
     environment = {**os.environ, "PYTHONPATH": builders, **env}  # `own`'s module:function
-    process = subprocess.Popen([sys.executable, *filled], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=environment, start_new_session=True)  # fmt: skip
+    pinned = ["taskset", "-c", str(core)] if core is not None else []
+    process = subprocess.Popen([*pinned, sys.executable, *filled], cwd=folder, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment, start_new_session=True)  # fmt: skip
     try:
         _, stderr = process.communicate(timeout=BUDGETS[-1] + GRACE_S)
         assert process.returncode == 0, f"{name}: {stderr[-3000:]}"
@@ -300,12 +322,10 @@ def test_anytime(tmp_path, monkeypatch):
     points: dict[tuple[str, int], list[tuple]] = {}
     epochs: dict[tuple[str, int], int] = {}
     REFERENCE.mkdir(parents=True, exist_ok=True)
-    for seed in range(FIRST_SEED, FIRST_SEED + SEEDS):
-        for name in CHOSEN:  # one contender after another, seed by seed, so drifts in speed hit all alike
-            folder = tmp_path / f"{name.replace(' ', '-')}-{seed}"
-            folder.mkdir()
-            points[(name, seed)], epochs[(name, seed)] = run_contender(name, seed, folder)
-            curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)  # kept if a later run breaks
+    for seed in range(FIRST_SEED, FIRST_SEED + SEEDS):  # seed by seed, so drifts in speed hit all contenders alike
+        for name, (curve, trained) in run_seed(seed, tmp_path).items():
+            points[(name, seed)], epochs[(name, seed)] = curve, trained
+        curves_of(points).to_csv(REFERENCE / f"{TABLE}-curves.csv", index=False)  # kept if a later run breaks
     runs = summarise(points, baseline, epochs)
     data = f"the first {MAX_TRAIN} training images" if MAX_TRAIN else "full data"
     REFERENCE.mkdir(parents=True, exist_ok=True)
@@ -318,7 +338,8 @@ def test_anytime(tmp_path, monkeypatch):
         f"Anytime quality: best val_accuracy so far against wall-clock time, {PROBLEM} problem, {data}",
         table_of(runs),
         f"Measured pinned to core(s) {sorted(os.sched_getaffinity(0))} of this {os.cpu_count()}-core machine "
-        f"(taskset); code at commit {measured}. "
+        f"(taskset){', a seed' + chr(39) + 's contenders at once, one core each' if SIDE_BY_SIDE else ''}; "
+        f"code at commit {measured}. "
         f"{SEEDS} seed(s) per contender ({FIRST_SEED}...), mean ± sd across seeds; the median seconds to a "
         "target count only the seeds that reached it (shown in brackets). Clocks start with each command; only trials "
         "finished within the budget count; every trial that made a model is scored on its best epoch, a pruned one "
