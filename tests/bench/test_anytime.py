@@ -136,6 +136,7 @@ CHOSEN = [name.strip() for name in os.environ.get("SWEEP_BENCH_CONTENDERS", ",".
 DEFAULT_TABLE = "anytime" if PROBLEM == "notes" else f"headroom-{PROBLEM}-{BUDGETS[-1] / 60:g}min"
 TABLE = os.environ.get("SWEEP_BENCH_TABLE", DEFAULT_TABLE)  # a lever study writes beside, not over, the peers' table
 SIDE_BY_SIDE = os.environ.get("SWEEP_BENCH_SIDE_BY_SIDE") == "1"
+SIDE_BY_SIDE_NOTE = ", a seed's contenders at once, one core each"
 
 
 def run_seed(seed: int, tmp_path: Path) -> dict[str, tuple[list[tuple], int]]:
@@ -338,7 +339,7 @@ def test_anytime(tmp_path, monkeypatch):
         f"Anytime quality: best val_accuracy so far against wall-clock time, {PROBLEM} problem, {data}",
         table_of(runs),
         f"Measured pinned to core(s) {sorted(os.sched_getaffinity(0))} of this {os.cpu_count()}-core machine "
-        f"(taskset){', a seed' + chr(39) + 's contenders at once, one core each' if SIDE_BY_SIDE else ''}; "
+        f"(taskset){SIDE_BY_SIDE_NOTE if SIDE_BY_SIDE else ''}; "
         f"code at commit {measured}. "
         f"{SEEDS} seed(s) per contender ({FIRST_SEED}...), mean ± sd across seeds; the median seconds to a "
         "target count only the seeds that reached it (shown in brackets). Clocks start with each command; only trials "
