@@ -5,8 +5,6 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from sweep.search.neighbours import near_the_best
-
 if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing heavy here
     from sweep.space import SearchSpace
 
@@ -66,8 +64,7 @@ def make_sampler(name: str, seed: int, parallel: bool = False):
         joint = name == "tpe-multivariate"
         with warnings.catch_warnings():  # multivariate and group are "experimental" in Optuna's words
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            tpe = optuna.samplers.TPESampler(seed=seed, constant_liar=parallel, multivariate=joint, group=joint)
-        return near_the_best(tpe, seed)
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel, multivariate=joint, group=joint)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"sampler {name!r} is unknown; expected one of {', '.join(SAMPLERS)}")
