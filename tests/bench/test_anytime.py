@@ -350,9 +350,19 @@ def test_anytime(tmp_path, monkeypatch):
         f"SGDClassifier baseline on the same split: {baseline:.4f}. Contenders run: {', '.join(CHOSEN)}. "
         "Epochs trained: the epochs trained by a contender's trials that finished within the budget (a trial "
         "Hyperband continued counts only the epochs after its parent's), mean over "
-        f"seeds. Per-seed rows: {TABLE}-runs.csv; the curves: {TABLE}.png.",
+        f"seeds.{unfinished(points)} Per-seed rows: {TABLE}-runs.csv; the curves: {TABLE}.png.",
     )
-    assert all(points.values()), "every contender finished at least one trial"
+    assert any(points.values()), "no contender finished a trial within the budget: give it a longer one"
+
+
+def unfinished(points: dict[tuple[str, int], list[tuple]]) -> str:
+    """The runs that finished no trial within the budget, in words: a result of a slow hour, not an error."""
+    empty: dict[str, list[int]] = {}
+    for (name, seed), curve in points.items():
+        if not curve:
+            empty.setdefault(name, []).append(seed)
+    runs = "; ".join(f"{name} (seed {', '.join(map(str, seeds))})" for name, seeds in empty.items())
+    return f" Finished no trial within the budget: {runs}." if runs else ""
 
 
 def _baseline() -> float:
