@@ -136,8 +136,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     only of trials that are not hopeless (Hyperband stays unwrapped: TPE reads its brackets from ``study.pruner``).
 
     ``median`` compares a trial's best so far with the completed trials' median at the same epoch, from
-    epoch ``MEDIAN_FROM_EPOCH`` on (``n_warmup_steps`` exempts the steps below it; sweep's first epoch is step 1): one
-    epoch ranks trials on noise-level differences (CNNs pruned at epoch 1 within 0.01 of the median); before
+    the first epoch on (``n_warmup_steps=1`` exempts steps below 1, and sweep's first epoch is step 1); before
     ``MEDIAN_STARTUP`` trials complete, with the median of every trial at that epoch (``_peers_first``).
     ``patient`` is the same rule with ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials
     poorly, and at a late epoch the "median" of the one or two long trials that completed is the best of them,
@@ -146,9 +145,7 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     import optuna
 
     if name == "median":
-        pruner = _peers_first(
-            optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=MEDIAN_FROM_EPOCH)
-        )
+        pruner = _peers_first(optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=1))
     elif name == "patient":
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS
@@ -164,7 +161,6 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     return _below_baseline(pruner) if prune_hopeless is not False and name in HOPELESS_WRAPPED else pruner
 
 
-MEDIAN_FROM_EPOCH = 2  # the first epoch the median rule judges, the early one too
 MEDIAN_STARTUP = 5  # completed trials before Optuna's median rule judges (its n_startup_trials) ...
 PEERS_AT_EPOCH = 3  # ... until then a trial is judged against the other trials that reached its epoch, once this many
 
@@ -191,7 +187,7 @@ def _peers_first(median):
             if sum(t.state == TrialState.COMPLETE for t in others) >= MEDIAN_STARTUP:
                 return median.prune(study, trial)
             step = trial.last_step
-            if step is None or step < MEDIAN_FROM_EPOCH:
+            if step is None:
                 return False
             peers = [t.intermediate_values.get(step, math.nan) for t in others if t.number != trial.number]
             peers = [value for value in peers if math.isfinite(value)]  # not there yet, or diverged
