@@ -85,7 +85,7 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     return figures
 
 
-FIRST_TRIES = ("start", "warm_start", "centre")  # the user attribute naming where a config tried first came from
+FIRST_TRIES = ("start", "warm_start", "centre", "first_rung")  # the user attribute naming where a config tried first came from
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
@@ -127,8 +127,21 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
 
 
 def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
+    """The centre, and before it, where the trial count leaves room, the centre trained for the space's fewest
+    epochs (``first_rung``): both train in one fused group, and the short one is a first answer."""
     values = centre_values(space)
-    return [("centre", 0, values)] if values and most != 0 else []
+    if not values or most == 0:
+        return []
+    short = _fewest_epochs(space, values)
+    return [("first_rung", 0, short), ("centre", 0, values)] if short and (most or 2) >= 2 else [("centre", 0, values)]
+
+
+def _fewest_epochs(space: SearchSpace, values: dict) -> dict | None:
+    epochs = space.params.get("epochs")
+    if epochs is None or epochs.fixed or "epochs" not in values:
+        return None
+    fewest = int(min(epochs.values() or [epochs.low]))
+    return {**values, "epochs": fewest} if fewest < values["epochs"] else None
 
 
 def requeue_interrupted(study) -> list[int]:

@@ -60,14 +60,14 @@ def test_the_group_takes_trials_into_its_open_places_only(completed, pruned, run
 @pytest.mark.parametrize(("flag", "later_join"), [("--grow", True), ("--no-grow", False)])
 def test_sweep_run_grow_opens_a_place_per_finished_trial_and_lets_the_others_join_later(tmp_path, flag, later_join):
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", storage, "--fuse", "4"]
-    sweep_cli("run", *tiny, "--trials", "5", "--pruner", "none", flag, cwd=tmp_path)
-    centre, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
-    assert all(trial.state.is_finished() for trial in (centre, *drawn))
+    tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", storage, "--fuse", "8"]
+    sweep_cli("run", *tiny, "--trials", "7", "--pruner", "none", flag, cwd=tmp_path)
+    rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert all(trial.state.is_finished() for trial in (rung, centre, *drawn))
     joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in drawn)  # group epoch it joined at
-    alone = centre.params["epochs"]  # the space's centre trains first, alone (sweep.space.centre)
-    # growing: 2 places and 1 more for the finished centre; the fourth drawn trial waits for one of them
-    assert joined[:3] == [alone] * 3 and (joined[3] > alone) == later_join
+    alone = centre.params["epochs"]  # the space's centre and its first rung train first (sweep.space.centre)
+    # growing: 2 places and 1 more for each of the two finished; the fifth drawn trial waits for one of them
+    assert joined[:4] == [alone] * 4 and (joined[4] > alone) == later_join
 
 
 @pytest.mark.parametrize(

@@ -69,16 +69,29 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
         assert all(trial.user_attrs["data_order"]["first_epoch"] == START["epochs"] for trial in drawn)
 
 
-def test_a_space_without_starts_begins_with_its_centre_in_a_group_of_its_own(tmp_path):
+def test_a_space_without_starts_begins_with_its_centre_and_its_first_rung_in_a_group_of_their_own(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     space = str(SPACES / "tiny.yaml")
-    sweep_cli("run", "--space", space, "--trials", "3", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
+    sweep_cli("run", "--space", space, "--trials", "4", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
               cwd=tmp_path)  # fmt: skip
-    centre, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
     assert (centre.params["optimizer"], centre.params["learning_rate"]) == ("adam", 0.001)
-    assert not any("centre" in trial.user_attrs for trial in drawn)
+    # the centre for the space's fewest epochs: a first answer, trained beside it and done sooner
+    assert rung.user_attrs["first_rung"] == 0 and rung.params == {**centre.params, "epochs": 1} != centre.params
+    assert rung.datetime_complete < centre.datetime_complete
+    assert len(drawn) == 2 and not any(trial.user_attrs.keys() & {"centre", "first_rung"} for trial in drawn)
     assert all(trial.user_attrs["data_order"]["first_epoch"] == centre.params["epochs"] for trial in drawn)
+
+
+def test_no_first_rung_where_epochs_are_fixed_or_one_trial_is_asked(tmp_path):
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(
+        (SPACES / "tiny.yaml").read_text().replace("epochs:        {type: int, low: 1, high: 2}", "epochs: 2")
+    )
+    assert [origin for origin, _ in enqueue_starts(optuna.create_study(), load_space(fixed))] == ["centre"]
+    one = enqueue_starts(optuna.create_study(), load_space(SPACES / "tiny.yaml"), most=1)
+    assert [origin for origin, _ in one] == ["centre"]  # a run of one trial trains the centre
 
 
 def test_keras_tuner_draws_its_own_first_trial(tmp_path):
