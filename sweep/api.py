@@ -68,6 +68,7 @@ def run(
     grow: bool | None = None,
     epochs_budget: bool = False,
     rate_cuts: bool | None = None,
+    pbt: bool = False,
     seed: int = 42,
     max_train: int | str | None = None,
     max_failures: int = 5,
@@ -91,7 +92,7 @@ def run(
     .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
     saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
     per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: as ``sweep run --fuse``.
-    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``: as the ``sweep run``
+    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``, ``pbt``: as the ``sweep run``
     options of those names (None: ``rate_cuts`` on with Optuna, ``grow`` with ``fuse='auto'``).
     ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
     this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
@@ -108,7 +109,7 @@ def run(
     from sweep.space import load_space
     from sweep.training import Builder
 
-    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow, epochs_budget, rate_cuts)
+    check_options(engine, pruner, prune_hopeless, leaders_first, fuse, grow, epochs_budget, rate_cuts, pbt)
     seconds = parse_duration(timeout) if timeout is not None else None
     builder = Builder.of(model)
     loaded = load_space(space, builder.reference)  # a broken space is refused before anything heavy loads
@@ -129,6 +130,7 @@ def run(
         grow=grow,
         epochs_budget=epochs_budget,
         rate_cuts=rate_cuts is not False and engine == "optuna",
+        pbt=pbt,
         seed=seed,
         max_train=max_train,
         data=data_source(data),

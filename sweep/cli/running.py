@@ -91,6 +91,12 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     help="Cut a held learning rate to 0.3 of itself after 2 epochs without a better val_accuracy (Keras's "
     "ReduceLROnPlateau), recorded in the trial's config; on by default with --engine optuna.",
 )
+@click.option(
+    "--pbt/--no-pbt",
+    default=False,
+    help="Population-based training in fused groups: a place the pruner frees goes to a copy of the group's "
+    "leading trial (its weights and optimizer state) with its rate times 0.8 or 1.25.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=42, help="Sampler seed.")
 @click.option(
     "--max-failures", type=click.IntRange(min=1), default=5, help="Stop after this many failed trials in a row."
@@ -141,6 +147,7 @@ def run(
     grow,
     epochs_budget,
     rate_cuts,
+    pbt,
     seed,
     max_failures,
     top,
@@ -162,7 +169,7 @@ def run(
         api.run(
             space, trials, timeout, data=data_dir, storage=storage, study=study, sampler=sampler, pruner=pruner,
             prune_hopeless=prune_hopeless, leaders_first=leaders_first, grow=grow, epochs_budget=epochs_budget,
-            rate_cuts=rate_cuts,
+            rate_cuts=rate_cuts, pbt=pbt,
             seed=seed, max_train=max_train, max_failures=max_failures, fuse=fuse, engine=engine, tuner=tuner,
             workers=workers, recycle_after=recycle_after, console=True, model=model, started=started,
             warm_start=warm_start,

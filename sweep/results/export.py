@@ -36,6 +36,11 @@ def best_record(study) -> dict[str, Any]:
     best = best_trial(study)
     if best is None:
         raise ExportError(f"study {study.study_name!r} has no trained trial yet: run `sweep run` first")
+    return trial_record(study, best)
+
+
+def trial_record(study, best) -> dict[str, Any]:
+    """What ``best_record`` writes, for any trial that trained."""
     baseline = study.user_attrs.get("baseline", {})
     return {
         "study": study.study_name,
@@ -70,6 +75,8 @@ def scored_config(trial) -> dict[str, Any]:
             if not config["rate_cuts"]:
                 del config["rate_cuts"]
                 config.pop("cut_factor", None)
+        if config.get("learning_rates"):  # a PBT child's rates, epoch by epoch
+            config["learning_rates"] = config["learning_rates"][:best]
         config["epochs"] = best
     return config
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import threading
 import time
 import warnings
@@ -23,6 +24,7 @@ from typing import Any
 
 from sweep.results import StorageError, best_trial, scored_epoch
 from sweep.search.epochs import stalled
+from sweep.search.pbt import child_params, child_rates, pick_leader
 from sweep.search.plateau import cut_on_plateau
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places, too_late_to_start
 from sweep.search.settings import INTERRUPTED, NOT_RUN
@@ -127,6 +129,7 @@ class TrialHooks:
         pace: Pace | None = None,
         patience: int | None = None,
         rate_cuts: bool = False,
+        pbt: bool = False,
     ):
         self.study, self.space, self.seed, self.slots = study, space, seed, slots
         self.heartbeats, self.callbacks, self.shuffle_seed = heartbeats, list(callbacks), shuffle_seed
@@ -134,38 +137,83 @@ class TrialHooks:
         self.running: dict[int, Branch] = {}
         self.pace, self.patience = pace or Pace(), patience  # patience: see epochs.stalled
         self.rate_cuts = rate_cuts  # a held rate is cut on a plateau (search.plateau)
+        self.pbt, self.freed, self.had_a_child = pbt, 0, set()  # population-based training (search.pbt)
         self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
         self.firsts_over = False
         self.group_name: str | None = None
         self.told = 0
 
     def more(self, free: int) -> list[Branch]:
-        from optuna.trial import TrialState
-
         signals.check()
-        branches = []
-        for _ in range(0 if self._no_new_trials() else self._room(free)):
-            if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
+        branches = self._children(free) if self.pbt else []
+        for _ in range(0 if self._no_new_trials() else self._room(free - len(branches))):
+            trial = self._ask()
+            if trial is None:
                 break
-            with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
-                warnings.simplefilter("ignore", UserWarning)
-                trial = self.study.ask()
-            if self.beyond(trial.number):  # another worker took the last place first: this one never runs
-                trial.set_user_attr("fail_reason", NOT_RUN)
-                self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
-                break
-            self.heartbeats.add(trial._trial_id)  # noqa: SLF001
             if trial.user_attrs.keys() & FIRST_TRIES:
                 self.firsts.add(trial.number)
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
-            self.group_name = self.group_name or f"group-{trial.number}"
-            for key, value in (("config", config), ("seed", seed), ("fused_with", self.group_name)):
-                trial.set_user_attr(key, value)
-            branch = Branch(trial, f"trial_{trial.number}", config, seed)
-            self.running[trial.number] = branch
-            branches.append(branch)
+            branches.append(self._start(Branch(trial, f"trial_{trial.number}", config, seed)))
         return branches
+
+    def _ask(self):
+        """A new trial of the study, or None when the study wants no more."""
+        from optuna.trial import TrialState
+
+        if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
+            return None
+        with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            trial = self.study.ask()
+        if self.beyond(trial.number):  # another worker took the last place first: this one never runs
+            trial.set_user_attr("fail_reason", NOT_RUN)
+            self.study.tell(trial, state=TrialState.FAIL)  # no callbacks: no training failed
+            return None
+        self.heartbeats.add(trial._trial_id)  # noqa: SLF001
+        return trial
+
+    def _start(self, branch: Branch) -> Branch:
+        trial = branch.handle
+        self.group_name = self.group_name or f"group-{trial.number}"
+        for key, value in (("config", branch.config), ("seed", branch.seed), ("fused_with", self.group_name)):
+            trial.set_user_attr(key, value)
+        self.running[trial.number] = branch
+        return branch
+
+    def _children(self, free: int) -> list[Branch]:
+        """PBT (``search.pbt``): the places the pruner freed at this epoch go to children of the group's leader,
+        one per leader and epoch; the rest to the sampler's draws."""
+        children, freed, self.freed = [], min(free, self.freed), 0
+        while len(children) < freed and not self.pace.no_epoch_fits(self.deadline):
+            leader = pick_leader(self.running.values(), self.had_a_child)
+            child = leader and self._child_of(leader)
+            if child is None:
+                break
+            children.append(child)
+        return children
+
+    def _child_of(self, leader: Branch) -> Branch | None:
+        rng = random.Random(self.seed * 7919 + leader.handle.number * 101 + len(leader.curve))
+        params = child_params(leader.handle.params, leader.handle.distributions, rng)
+        if params is None:
+            return None
+        self.had_a_child.add((leader.handle.number, len(leader.curve)))
+        self.study.enqueue_trial(params, skip_if_exists=False)
+        trial = self._ask()
+        if trial is None:
+            return None
+        config = self.space.sample(OptunaSuggester(trial))
+        if trial.params != params:  # an older queued trial came first (a retry): it trains as drawn
+            return self._start(Branch(trial, f"trial_{trial.number}", config, self.seed + trial.number))
+        config["learning_rates"] = child_rates(leader.config, config["learning_rate"], len(leader.curve))
+        for epoch, value in enumerate(leader.curve, start=1):  # its model is the leader's up to here
+            trial.report(value, epoch)
+        trial.set_user_attr("pbt_parent", leader.handle.number)
+        trial.set_user_attr("pbt_epoch", len(leader.curve))
+        child = Branch(trial, f"trial_{trial.number}", config, leader.seed, parent=leader, inherited=len(leader.curve))
+        child.curve = list(leader.curve)
+        return self._start(child)
 
     def _no_new_trials(self) -> bool:
         """No epoch fits before the deadline, or the group has trials to train and a new one could not train as
@@ -223,18 +271,20 @@ class TrialHooks:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
         now, epochs = time.time(), branch.config["epochs"]
-        self.pace.seconds = (now - branch.joined) / epoch
+        self.pace.seconds = (now - branch.joined) / branch.trained
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
         if self.patience and stalled(branch.curve, self.patience):
             self.finished(branch)  # stopped early: complete at its best epoch
             return False
-        if next_epoch_ends_late(branch.joined, epoch, now, self.deadline):
+        if next_epoch_ends_late(branch.joined, branch.trained, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
             if self.rate_cuts:
                 cut_on_plateau(branch.config, branch.curve)  # the bucket sets the next epoch's rate from it
             return True
+        else:
+            self.freed += 1  # with --pbt, a place for a child of the leader
         self._tell(branch, "PRUNED")
         return False
 
@@ -301,6 +351,7 @@ def run_group(
             "pace": pace,
             "patience": settings.patience(),
             "rate_cuts": settings.rate_cuts,
+            "pbt": settings.pbt,
         }
         hooks = TrialHooks(study, space, settings.seed, slots, heartbeats, callbacks, shuffle_seed, beyond, **ordering)
         started = time.perf_counter()

@@ -28,8 +28,9 @@ PLATEAU_EPOCHS = 2  # epochs without a better val_accuracy (since the last cut) 
 
 
 def cuts_apply(config: dict[str, Any]) -> bool:
-    """Whether the search may cut this trial's rate: the space holds it (no ``lr_schedule``, or ``constant``)."""
-    return config.get("lr_schedule", "constant") == "constant"
+    """Whether the search may cut this trial's rate: the space holds it (no ``lr_schedule``, or ``constant``), and
+    it is not a PBT child's, whose every epoch's rate is set (``learning_rates``)."""
+    return config.get("lr_schedule", "constant") == "constant" and not config.get("learning_rates")
 
 
 def cuts_or_refused(space: SearchSpace) -> None:

@@ -28,9 +28,11 @@ def check_options(
     grow: bool | None = False,
     epochs_budget: bool = False,
     rate_cuts: bool | None = None,
+    pbt: bool = False,
 ) -> None:
     """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
-    only, only Optuna's fused groups have places to leave empty for leaders or to open as they grow, and only
+    only, only Optuna's fused groups have places to leave empty for leaders, to open as they grow or to give to
+    a leader's copies (PBT), and only
     Optuna's trials take epochs as a budget (KerasTuner's Hyperband sets its own; its random search draws them)
     or have their rate cut on a plateau (KerasTuner's trials train as the space says)."""
     for flag, chosen in (("--epochs-budget", epochs_budget), ("--rate-cuts", rate_cuts)):
@@ -38,7 +40,7 @@ def check_options(
             raise OptionConflict(
                 f"{flag} trains Optuna's trials, not those of --engine {engine}: drop {flag}, or use --engine optuna"
             )
-    for flag, chosen in (("--leaders-first", leaders_first), ("--grow", grow)):
+    for flag, chosen in (("--leaders-first", leaders_first), ("--grow", grow), ("--pbt", pbt)):
         if chosen and (engine != "optuna" or str(fuse) == "1"):
             used = f"--engine {engine}" if engine != "optuna" else "--fuse 1"
             raise OptionConflict(

@@ -54,6 +54,7 @@ class SweepSettings:
     # None: with --fuse auto, where sweep sizes the group
     epochs_budget: bool = False  # epochs found, not drawn: up to the space's most, stopped early (search.epochs)
     rate_cuts: bool = True  # a held rate is cut when val_accuracy stops improving (search.plateau)
+    pbt: bool = False  # a place the pruner frees goes to a copy of the group's leader (search.pbt)
     seed: int = 42
     max_train: int | str | None = None  # the first N training rows; None or "all": every row
     data: DataSource | str | None = None  # a path is made a DataSource once, here

@@ -17,6 +17,7 @@ from sweep.space.vocabulary import (
     ACTIVATIONS,
     INTEGER_PARAMS,
     LIMITS,
+    LIST_KEYS,
     MAX_POOLED_LAYERS,
     NAMED_CHOICES,
     OPTIMIZER_KNOBS,
@@ -67,8 +68,9 @@ def check_config(config: dict, path: Path) -> None:
         where = f"{path}: parameter {name!r}"
         if name not in VOCABULARY + RETRAINING_KEYS:
             raise SpaceError(f"{where} is not in the model's vocabulary; expected one of {list(VOCABULARY)}")
-        if name == "rate_cuts" and not isinstance(value, list):
-            raise SpaceError(f"{where}: expected a list of the epochs after which the rate was cut, got {value!r}")
+        if name in LIST_KEYS and not isinstance(value, list):
+            what = {"rate_cuts": "the epochs after which the rate was cut", "learning_rates": "each epoch's rate"}
+            raise SpaceError(f"{where}: expected a list of {what[name]}, got {value!r}")
         _check_value(where, name, value)
     layers = config.get("hidden_layers", 1)
     conv = config.get("layer_type") == "conv"
@@ -169,7 +171,7 @@ def _numeric(where: str, name: str, kind: str, spec: dict, common: dict) -> Para
 
 def _check_value(where: str, name: str, value: Any) -> None:
     """Is ``value`` something the model builder can use for ``name``?"""
-    if name in (*PER_LAYER, "rate_cuts") and isinstance(value, list) and value:
+    if name in (*PER_LAYER, *LIST_KEYS) and isinstance(value, list) and value:
         for item in value:
             _check_value(where, name, item)
         return

@@ -34,8 +34,10 @@ PER_LAYER = ("units", "filters", "kernel_size")  # list-valued: one entry per hi
 VOCABULARY = (*REFERENCE_CONFIG, *KNOB_DEFAULTS)
 # Keys a retraining config may add to the vocabulary: a cosine trial cut at its best epoch still anneals
 # over the epochs it was drawn with (``sweep best``), and a held rate cut on a plateau is cut after the same
-# epochs (``rate_cuts``, by ``cut_factor``), so its retraining repeats it.
-RETRAINING_KEYS = ("decay_epochs", "rate_cuts", "cut_factor")
+# epochs (``rate_cuts``, by ``cut_factor``), so its retraining repeats it; a PBT child lists every epoch's rate
+# (``learning_rates``: its leader's, then its own).
+RETRAINING_KEYS = ("decay_epochs", "rate_cuts", "cut_factor", "learning_rates")
+LIST_KEYS = ("rate_cuts", "learning_rates")  # retraining keys whose value is a list
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam")
 # keras.activations.get() resolves each of these by name and each takes one tensor (Keras 3.15's list,
 # less `threshold`, which needs two more arguments).
@@ -65,6 +67,7 @@ LIMITS = {
     "rate_cuts": (1, 1000),  # each of them: an epoch
     "cut_factor": (1e-6, 1.0),
     "learning_rate": (1e-12, 10.0),
+    "learning_rates": (0.0, 10.0),  # each of them: an epoch's rate (an annealed one may reach 0)
     "dropout": (0.0, 0.95),
     "momentum": (0.0, 1.0),
 }

@@ -41,6 +41,18 @@ def build_branch(config: dict[str, Any], seed: int, name: str, split, builder: B
     return model, build_optimizer(config)
 
 
+def copy_branch(parent, config: dict[str, Any], name: str, split, builder: Builder = OURS) -> tuple[Any, Any]:
+    """A branch that starts as a copy of ``parent`` (population-based training's exploit step): its model built
+    anew under the parent's seed, with the parent's weights, and its optimizer with the parent's state (moments,
+    step count), both as they stand at this epoch boundary. Its rate comes from its own ``config``."""
+    model, optimizer = build_branch(config, parent.seed, name, split, builder)
+    model.set_weights(parent.model.get_weights())
+    optimizer.build(model.trainable_variables)
+    for mine, theirs in zip(optimizer.variables, parent.optimizer.variables, strict=True):
+        mine.assign(theirs)
+    return model, optimizer
+
+
 def fuse(
     models: list,
     optimizers: list,

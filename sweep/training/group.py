@@ -25,7 +25,7 @@ import numpy as np
 from sweep.data import Split
 from sweep.training import signals
 from sweep.training.builders import OURS, Builder
-from sweep.training.fused import build_branch, fuse
+from sweep.training.fused import build_branch, copy_branch, fuse
 from sweep.training.model import epoch_learning_rates
 from sweep.training.native import load_keras_quietly
 from sweep.training.solo import DEFAULT_SPEED, Speed, epoch_order, release
@@ -48,6 +48,13 @@ class Branch:
     live: bool = True
     model: Any = dataclasses.field(default=None, repr=False)
     optimizer: Any = dataclasses.field(default=None, repr=False)
+    parent: Branch | None = dataclasses.field(default=None, repr=False)  # a PBT child starts as a copy of it
+    inherited: int = 0  # epochs of its curve trained by its parent (PBT), not by itself
+
+    @property
+    def trained(self) -> int:
+        """Epochs it trained itself."""
+        return len(self.curve) - self.inherited
 
     @property
     def done(self) -> bool:
@@ -221,13 +228,20 @@ def _take_new(hooks: GroupHooks, free: int, epoch: int, split: Split, builder: B
     joined = []
     for branch in hooks.more(free):
         try:
-            branch.model, branch.optimizer = build_branch(branch.config, branch.seed, branch.name, split, builder)
+            branch.model, branch.optimizer = _build(branch, split, builder)
         except Exception as error:  # a config the builder refuses fails alone
             hooks.failed(branch, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
-        branch.first_epoch, branch.joined = epoch, time.time()
+        branch.first_epoch = branch.parent.first_epoch if branch.parent else epoch  # a child goes on in its data
+        branch.joined = time.time()
         joined.append(branch)
     return joined
+
+
+def _build(branch: Branch, split: Split, builder: Builder):
+    if branch.parent is not None:
+        return copy_branch(branch.parent, branch.config, branch.name, split, builder)
+    return build_branch(branch.config, branch.seed, branch.name, split, builder)
 
 
 def predict_eagerly(program, images: np.ndarray, batch_size: int) -> np.ndarray:

@@ -119,8 +119,11 @@ def epoch_learning_rates(config: dict[str, Any]) -> list[float] | None:
     """The learning rate of each epoch: under ``lr_schedule: cosine`` the config's rate annealed on a half cosine
     towards 0 over ``decay_epochs`` (default: all its epochs); under ``constant`` with ``rate_cuts`` (the epochs
     after which the search cut a held rate on a plateau, ``sweep.search.plateau``) the rate times ``cut_factor``
-    once per cut so far. One step per epoch, so a fused branch and its solo retraining see the same rates. None
-    for a held rate never cut, the notes' way."""
+    once per cut so far; a PBT child's own list (``learning_rates``, ``sweep.search.pbt``) as it is. One step per
+    epoch, so a fused branch and its solo retraining see the same rates. None for a held rate never cut, the
+    notes' way."""
+    if config.get("learning_rates"):
+        return list(config["learning_rates"])
     rate, epochs = config.get("learning_rate", 0.001), config["epochs"]
     if config.get("lr_schedule", "constant") == "constant":
         cuts = config.get("rate_cuts") or []

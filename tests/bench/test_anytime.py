@@ -103,6 +103,7 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     "sweep with 2 workers": ([*PROBLEM_SWEEP, "--workers", "2"], None, {}),
     "sweep with Hyperband pruning": ([*PROBLEM_SWEEP, "--pruner", "hyperband"], None, {}),
     "sweep with ASHA pruning": ([*PROBLEM_SWEEP, "--pruner", "asha"], None, {}),
+    "sweep with --pbt": ([*PROBLEM_SWEEP, "--pbt"], None, {}),
     "sweep with ASHA pruning and --grow": ([*PROBLEM_SWEEP, "--pruner", "asha", "--grow"], None, {}),
     "sweep with ASHA and --grow and --prune-hopeless": (
         [*PROBLEM_SWEEP, "--pruner", "asha", "--grow", "--prune-hopeless"],
