@@ -85,24 +85,22 @@ def run(
 ) -> Study:
     """Run (or resume) a sweep, as ``sweep run`` does, and return its ``Study``.
 
-    ``trials``: the finished trials the study should hold (a resumed study runs the missing ones). ``timeout``
-    takes '8h', '90m', '1h30m' or seconds. Given a timeout and no trial count, the run goes on until the
-    deadline (as Optuna's ``optimize(n_trials=None, timeout=...)``); given both, it stops at whichever comes
-    first; given neither, it runs 20 trials. ``data``: None for Fashion-MNIST, the path of an
-    .npz (x_train, y_train, optionally x_test, y_test), or those arrays as a dict or a tuple; arrays are
-    saved under results/data/ so that the study can name them. ``progress``: a live bar (tqdm) and the
-    per-trial log lines; by default when attached to a terminal or a notebook. ``fuse``: as ``sweep run --fuse``.
-    ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``, ``pbt``: as the ``sweep run``
-    options of those names (None: ``rate_cuts`` on with Optuna, ``grow`` with ``fuse='auto'``).
-    ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on
-    this machine sharing the storage. ``recycle_after``: trials before a fresh process continues (raises
-    ``Recycle``; the CLI's default is 50, a notebook's kernel cannot hand over). ``console``: sweep's log
-    lines on stderr as the CLI shows them. ``started``: the wall-clock start the timeout counts from.
-    ``space``: a built-in space's name (``sweep spaces``), a YAML path, a dict of the file's shape, or a SearchSpace.
-    ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model`` ending in
-    class probabilities, as a function or 'module:function'; the space's parameters are then its own names.
-    ``warm_start``: an earlier study in the same storage whose best trials a new study tries first, after the
-    space's own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
+    ``trials``: the finished trials the study should hold (a resumed study runs the missing ones). ``timeout`` takes
+    '8h', '90m', '1h30m' or seconds. Given a timeout and no trial count, the run goes on until the deadline (as Optuna's
+    ``optimize(n_trials=None, timeout=...)``); given both, it stops at whichever comes first; given neither, it runs 20
+    trials. ``data``: None for Fashion-MNIST, the path of an .npz (x_train, y_train, optionally x_test, y_test), or
+    those arrays as a dict or a tuple; arrays are saved under results/data/ so that the study can name them.
+    ``progress``: a live bar (tqdm) and the per-trial log lines; by default when attached to a terminal or a notebook.
+    ``fuse``, ``prune_hopeless``, ``leaders_first``, ``grow``, ``epochs_budget``, ``rate_cuts``, ``pbt``: as the
+    ``sweep run`` options of those names (None: ``rate_cuts`` on with Optuna, ``grow`` with ``fuse='auto'``).
+    ``engine``/``tuner``: Optuna, or KerasTuner's hyperband, random or bayesian. ``workers``: processes on this machine
+    sharing the storage. ``recycle_after``: trials before a fresh process continues (raises ``Recycle``; the CLI's
+    default is 50). ``console``: sweep's log lines on stderr as the CLI shows them. ``started``: the wall-clock start
+    the timeout counts from. ``space``: a built-in space's name (``sweep spaces``), a YAML path, a dict of the file's
+    shape, or a SearchSpace. ``model``: a builder of your own, ``build(config, input_shape, classes) -> keras.Model``
+    ending in class probabilities, as a function or 'module:function'; the space's parameters are then its own names.
+    ``warm_start``: an earlier study in the same storage whose best trials a new study tries first, after the space's
+    own ``starts:``. Everything, Optuna's and TensorFlow's lines included, goes to results/STUDY.log.
     """
     from sweep.results import parse_duration
     from sweep.search import SweepSettings, budgeted_or_refused, check_options, cuts_or_refused, launch, trial_target

@@ -85,7 +85,8 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
     return figures
 
 
-FIRST_TRIES = ("start", "warm_start", "centre", "first_rung")  # the user attribute naming where a config tried first came from
+# the user attribute naming where a config tried first came from
+FIRST_TRIES = ("start", "warm_start", "centre", "first_rung")
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
