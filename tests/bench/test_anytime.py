@@ -192,11 +192,14 @@ def run_contender(name: str, seed: int, folder: Path, core: int | None = None) -
 
 def epochs_within(study, started: datetime.datetime) -> int:
     """Epochs trained by the trials that finished within the budget. A trial that KerasTuner's Hyperband continued
-    from an earlier one (``continued_from``) stores the earlier one's epochs as its first: only those after count."""
+    from an earlier one (``continued_from``), and a PBT child (``pbt_epoch``), store the earlier one's epochs as
+    their first: only those after count."""
     trials = study.get_trials(deepcopy=False)
     reported = {trial.number: len(trial.intermediate_values) for trial in trials}
     return sum(
-        len(trial.intermediate_values) - reported.get(trial.user_attrs.get("continued_from"), 0)
+        len(trial.intermediate_values)
+        - reported.get(trial.user_attrs.get("continued_from"), 0)
+        - trial.user_attrs.get("pbt_epoch", 0)
         for trial in trials
         if trial.datetime_complete and (trial.datetime_complete - started).total_seconds() <= BUDGETS[-1]
     )
