@@ -185,8 +185,14 @@ class TrialHooks:
         """PBT (``search.pbt``): the places the pruner freed at this epoch go to children of the group's leader,
         one per leader and epoch; the rest to the sampler's draws."""
         children, freed, self.freed = [], min(free, self.freed), 0
+        if not freed:
+            return children
+        try:
+            best_curve = self.study.best_trial.intermediate_values
+        except ValueError:  # no trial has completed yet: no leader to copy
+            return children
         while len(children) < freed and not self.pace.no_epoch_fits(self.deadline):
-            leader = pick_leader(self.running.values(), self.had_a_child)
+            leader = pick_leader(self.running.values(), self.had_a_child, best_curve)
             child = leader and self._child_of(leader)
             if child is None:
                 break

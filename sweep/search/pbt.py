@@ -20,21 +20,25 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from sweep.search.policy import leads
 from sweep.training import epoch_learning_rates
 
 PERTURB = (0.8, 1.25)  # PBT's explore step: the rate times one of these
 MIN_EPOCHS_LEFT = 2  # a leader closer to its end has no child: too little is left to explore
 
 
-def pick_leader(branches, had_a_child: set[tuple[int, int]]):
-    """The running branch with the best val_accuracy at its last epoch, if it has ``MIN_EPOCHS_LEFT`` epochs to
-    go and no child yet at this epoch (one child per leader per epoch); None otherwise."""
+def pick_leader(branches, had_a_child: set[tuple[int, int]], best_curve: dict[int, float]):
+    """The running branch with the best val_accuracy at its last epoch, if it is level with the study's best
+    trial at equal epochs (``policy.leads`` from the first epoch: PBT copies only the strongest), has
+    ``MIN_EPOCHS_LEFT`` epochs to go and no child yet at this epoch (one child per leader per epoch); None
+    otherwise. In a first run without the first test, the only trial left in a group, at 0.11, had a child."""
     trained = [branch for branch in branches if branch.live and branch.curve]
     if not trained:
         return None
     leader = max(trained, key=lambda branch: branch.curve[-1])
     fresh = (leader.handle.number, len(leader.curve)) not in had_a_child
-    return leader if fresh and leader.config["epochs"] - len(leader.curve) >= MIN_EPOCHS_LEFT else None
+    time_left = leader.config["epochs"] - len(leader.curve) >= MIN_EPOCHS_LEFT
+    return leader if fresh and time_left and leads(leader.curve, best_curve, after=1) else None
 
 
 def child_params(params: dict[str, Any], distributions: dict[str, Any], rng: random.Random) -> dict | None:

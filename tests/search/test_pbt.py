@@ -16,7 +16,8 @@ from sweep.training import Branch, epoch_learning_rates
 
 RETRAIN_TOLERANCE = 0.01
 
-# A leader and a trial the hopeless rule prunes after 2 epochs (plain SGD at 1e-5), in one bucket (batch 64).
+# A leader, a trial the hopeless rule prunes after 2 epochs (plain SGD at 1e-5) and a weaker one that completes
+# after 2 epochs: the study's best then, which the leader is ahead of.
 SPACE = """
 name: pbt
 description: Two starts, one hopeless, for the PBT test.
@@ -25,23 +26,25 @@ params:
   units:         {type: int, low: 16, high: 64, log: true, per_layer: true}
   activation:    {type: categorical, choices: [relu, sigmoid]}
   batch_size:    64
-  epochs:        6
+  epochs:        {type: int, low: 2, high: 6}
   optimizer:     {type: categorical, choices: [adam, sgd]}
   learning_rate: {type: float, low: 1.0e-5, high: 1.0e-2, log: true}
 starts:
-  - {units: [64], activation: relu, optimizer: adam, learning_rate: 0.003}
-  - {units: [16], activation: sigmoid, optimizer: sgd, learning_rate: 1.0e-5}
+  - {units: [64], activation: relu, optimizer: adam, learning_rate: 0.003, epochs: 6}
+  - {units: [16], activation: sigmoid, optimizer: sgd, learning_rate: 1.0e-5, epochs: 6}
+  - {units: [16], activation: sigmoid, optimizer: adam, learning_rate: 1.0e-4, epochs: 2}
 """
 
 
 def test_a_pruned_trials_place_goes_to_a_copy_of_the_leader_and_sweep_train_replays_it(tmp_path):
     space, url = tmp_path / "pbt.yaml", f"sqlite:///{tmp_path / 'sweep.db'}"
     space.write_text(SPACE)
-    sweep_cli("run", "--space", str(space), "--trials", "3", "--fuse", "2", "--pbt", "--max-train", str(SMALL),
+    sweep_cli("run", "--space", str(space), "--trials", "4", "--fuse", "3", "--pbt", "--max-train", str(SMALL),
               "--storage", url, cwd=tmp_path)  # fmt: skip
     study = optuna.load_study(study_name="pbt", storage=url)
-    leader, hopeless, child = study.get_trials()
+    leader, hopeless, weaker, child = study.get_trials()
     assert hopeless.state.name == "PRUNED" and len(hopeless.intermediate_values) == 2
+    assert weaker.state.name == "COMPLETE" and max(leader.intermediate_values.values()) > weaker.value
     assert child.user_attrs["pbt_parent"] == leader.number and child.user_attrs["pbt_epoch"] == 2
     assert child.state.name == "COMPLETE" and len(child.intermediate_values) == 6
     assert [child.intermediate_values[epoch] for epoch in (1, 2)] == [leader.intermediate_values[e] for e in (1, 2)]
@@ -88,8 +91,12 @@ def test_the_leader_is_the_best_branch_now_with_epochs_to_go():
     def branch(number: int, curve: list[float], epochs: int = 6) -> Branch:
         return Branch(optuna.trial.FixedTrial({}, number=number), f"trial_{number}", {"epochs": epochs}, 0, curve=curve)
 
-    strong, weak = branch(0, [0.80, 0.85]), branch(1, [0.82, 0.83])
-    assert pick_leader([weak, strong], set()) is strong
-    assert pick_leader([weak, strong], {(0, 2)}) is None  # it had its child at this epoch
-    near_its_end = branch(2, [0.9] * 5)
-    assert near_its_end.config["epochs"] - 5 < MIN_EPOCHS_LEFT and pick_leader([near_its_end, weak], set()) is None
+    best = {1: 0.80, 2: 0.82, 3: 0.84}  # the study's best trial, epoch by epoch
+    strong, weak = branch(0, [0.80, 0.82, 0.85]), branch(1, [0.82, 0.83, 0.83])
+    assert pick_leader([weak, strong], set(), best) is strong
+    assert pick_leader([weak, strong], {(0, 3)}, best) is None  # it had its child at this epoch
+    assert pick_leader([weak], set(), best) is None  # the best running trial is behind the study's best
+    near_its_end = branch(3, [0.9] * 5)
+    assert (
+        near_its_end.config["epochs"] - 5 < MIN_EPOCHS_LEFT and pick_leader([near_its_end, weak], set(), best) is None
+    )
