@@ -157,12 +157,15 @@ class TrialHooks:
             branches.append(self._start(Branch(trial, f"trial_{trial.number}", config, seed)))
         return branches
 
-    def _ask(self):
-        """A new trial of the study, or None when the study wants no more."""
+    def _ask(self, params: dict[str, Any] | None = None):
+        """A new trial of the study (with these ``params``, queued first once its place is granted), or None when
+        the study wants no more."""
         from optuna.trial import TrialState
 
         if not self.slots(1):  # counted afresh before every ask: workers racing for the last trials
             return None
+        if params is not None:
+            self.study.enqueue_trial(params, skip_if_exists=False)
         with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves
             warnings.simplefilter("ignore", UserWarning)
             trial = self.study.ask()
@@ -205,8 +208,7 @@ class TrialHooks:
         if params is None:
             return None
         self.had_a_child.add((leader.handle.number, len(leader.curve)))
-        self.study.enqueue_trial(params, skip_if_exists=False)
-        trial = self._ask()
+        trial = self._ask(params)
         if trial is None:
             return None
         config = self.space.sample(OptunaSuggester(trial))
