@@ -278,14 +278,14 @@ class TrialHooks:
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle
         trial.report(val_accuracy, epoch)
-        now, epochs = time.time(), branch.config["epochs"]
-        self.pace.seconds = (now - branch.joined) / branch.trained
+        now, epochs, trained = time.time(), branch.config["epochs"], epoch - branch.inherited  # by itself
+        self.pace.seconds = (now - branch.joined) / trained
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
         if self.patience and stalled(branch.curve, self.patience):
             self.finished(branch)  # stopped early: complete at its best epoch
             return False
-        if next_epoch_ends_late(branch.joined, branch.trained, now, self.deadline):
+        if next_epoch_ends_late(branch.joined, trained, now, self.deadline):
             trial.set_user_attr("fail_reason", TOO_SLOW)
         elif not trial.should_prune():
             if self.rate_cuts:

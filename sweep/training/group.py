@@ -52,11 +52,6 @@ class Branch:
     inherited: int = 0  # epochs of its curve trained by its parent (PBT), not by itself
 
     @property
-    def trained(self) -> int:
-        """Epochs it trained itself."""
-        return len(self.curve) - self.inherited
-
-    @property
     def done(self) -> bool:
         return len(self.curve) >= self.config["epochs"]
 
