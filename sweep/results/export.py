@@ -39,22 +39,22 @@ def best_record(study) -> dict[str, Any]:
     return trial_record(study, best)
 
 
-def trial_record(study, best) -> dict[str, Any]:
+def trial_record(study, trial) -> dict[str, Any]:
     """What ``best_record`` writes, for any trial that trained."""
     baseline = study.user_attrs.get("baseline", {})
     return {
         "study": study.study_name,
-        "trial": best.number,
-        "state": best.state.name,
-        "val_accuracy": score(best),
+        "trial": trial.number,
+        "state": trial.state.name,
+        "val_accuracy": score(trial),
         "baseline_val_accuracy": baseline.get("val_accuracy"),
         "train_images": baseline.get("train_images"),
-        "config": scored_config(best),
-        "best_epoch": scored_epoch(best),
-        "seed": best.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
+        "config": scored_config(trial),
+        "best_epoch": scored_epoch(trial),
+        "seed": trial.user_attrs.get("seed", TRAINING_SEED),  # the trial's own: retraining reproduces it
         "data": study.user_attrs.get("data"),  # name, fingerprint and (own data) file the study ran on
         "model": study.user_attrs.get("model"),  # a builder of the user's own (module:function), or None
-        "data_order": best.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
+        "data_order": trial.user_attrs.get("data_order"),  # a fused trial's shuffle (None: Keras's own)
         "versions": package_versions(),
     }
 

@@ -190,9 +190,8 @@ class TrialHooks:
         children, freed, self.freed = [], min(free, self.freed), 0
         if not freed:
             return children
-        try:
-            best_curve = self.study.best_trial.intermediate_values
-        except ValueError:  # no trial has completed yet: no leader to copy
+        best_curve = self._best_curve()
+        if best_curve is None:  # no trial has completed yet: no leader to copy
             return children
         while len(children) < freed and not self.pace.no_epoch_fits(self.deadline):
             leader = pick_leader(self.running.values(), self.had_a_child, best_curve)
@@ -269,11 +268,15 @@ class TrialHooks:
 
     def _a_leader_runs(self) -> bool:
         """Whether a running trial leads the study's best at equal epochs (``policy.leads``)."""
+        best_curve = self._best_curve()
+        return best_curve is not None and any(leads(branch.curve, best_curve) for branch in self.running.values())
+
+    def _best_curve(self) -> dict[int, float] | None:
+        """The study's best completed trial's val_accuracy by epoch; None before one completes."""
         try:
-            best = self.study.best_trial
-        except ValueError:  # no trial has completed yet
-            return False
-        return any(leads(branch.curve, best.intermediate_values) for branch in self.running.values())
+            return self.study.best_trial.intermediate_values
+        except ValueError:
+            return None
 
     def epoch_end(self, branch: Branch, epoch: int, val_accuracy: float) -> bool:
         trial = branch.handle

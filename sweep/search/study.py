@@ -134,7 +134,8 @@ def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
     if not values or most == 0:
         return []
     short = _fewest_epochs(space, values)
-    return [("first_rung", 0, short), ("centre", 0, values)] if short and (most or 2) >= 2 else [("centre", 0, values)]
+    room_for_two = most is None or most >= 2
+    return [("first_rung", 0, short), ("centre", 0, values)] if short and room_for_two else [("centre", 0, values)]
 
 
 def _fewest_epochs(space: SearchSpace, values: dict) -> dict | None:
