@@ -23,6 +23,10 @@ OUTCOME_COLUMNS = ["best_epoch", "engine", "retry_of", "fail_reason"]
 # Every table has these columns in this order (csv and json keep them even when empty, so one script
 # reads every study); text, markdown and html hide the empty ones. Columns beyond them follow, sorted.
 COLUMNS = [*LEADING_COLUMNS, *OUTCOME_COLUMNS, *VOCABULARY]
+# A PBT child's config lists every epoch's rate (``learning_rates``): `sweep best` writes it, the table names the
+# child's leader and the epoch it was copied at instead (``pbt_parent``, ``pbt_epoch``).
+RECORD_ONLY = ("learning_rates",)
+PBT_COLUMNS = ("pbt_parent", "pbt_epoch")
 
 
 def _duration(trial) -> float:
@@ -50,7 +54,8 @@ def trial_row(trial) -> dict[str, Any]:
         "engine": trial.user_attrs.get("engine", "optuna"),
         "retry_of": retry_of,
         "fail_reason": trial.user_attrs.get("fail_reason", ""),
-        **{name: _cell(value) for name, value in config.items()},
+        **{name: _cell(value) for name, value in config.items() if name not in RECORD_ONLY},
+        **{name: trial.user_attrs[name] for name in PBT_COLUMNS if name in trial.user_attrs},
     }
 
 

@@ -10,6 +10,7 @@ import optuna
 import pytest
 from helpers import SMALL, sweep_cli
 
+import sweep
 from sweep.results.export import trial_record
 from sweep.search.pbt import MIN_EPOCHS_LEFT, child_params, child_rates, pick_leader
 from sweep.training import Branch, epoch_learning_rates
@@ -57,6 +58,10 @@ def test_a_pruned_trials_place_goes_to_a_copy_of_the_leader_and_sweep_train_repl
     assert rates[:2] == [leader.params["learning_rate"]] * 2 and len(rates) == 6
     assert child.user_attrs["seed"] == leader.user_attrs["seed"]
     assert child.user_attrs["data_order"] == leader.user_attrs["data_order"]
+
+    table = sweep.load("pbt", url).table()  # the child's leader and epoch, not its 6 rates
+    assert "learning_rates" not in table.columns
+    assert table.set_index("trial").loc[child.number, ["pbt_parent", "pbt_epoch"]].tolist() == [leader.number, 2]
 
     record = tmp_path / "child.json"
     record.write_text(json.dumps(trial_record(study, child)))
