@@ -252,15 +252,18 @@ class TrialHooks:
     def _room_beside_firsts(self, free: int) -> int | None:
         """The configs tried first train in a group of their own, so the best-known models finish as soon as
         they would alone; the sampler's trials fill the group once they are done (the anytime benchmark's
-        "starts first" lever). None once they are over."""
+        "starts first" lever). The centre's first rung trains alone before them: the sweep's first answer as soon
+        as one short model gives it. None once they are over."""
         from optuna.trial import TrialState
 
         if self.firsts_over:
             return None
+        if any("first_rung" in branch.handle.user_attrs for branch in self.running.values()):
+            return 0
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        queued = sum(1 for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES)
+        queued = [trial for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES]
         if queued:
-            return min(free, queued)
+            return min(free, 1 if any("first_rung" in trial.user_attrs for trial in queued) else len(queued))
         if self.firsts & self.running.keys():
             return 0
         self.firsts_over = True

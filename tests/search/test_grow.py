@@ -65,7 +65,7 @@ def test_sweep_run_grow_opens_a_place_per_finished_trial_and_lets_the_others_joi
     rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
     assert all(trial.state.is_finished() for trial in (rung, centre, *drawn))
     joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in drawn)  # group epoch it joined at
-    alone = centre.params["epochs"]  # the space's centre and its first rung train first (sweep.space.centre)
+    alone = rung.params["epochs"] + centre.params["epochs"]  # the first rung, then the centre (sweep.space.centre)
     # growing: 2 places and 1 more for each of the two finished; the fifth drawn trial waits for one of them
     assert joined[:4] == [alone] * 4 and (joined[4] > alone) == later_join
 

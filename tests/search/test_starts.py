@@ -69,7 +69,7 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
         assert all(trial.user_attrs["data_order"]["first_epoch"] == START["epochs"] for trial in drawn)
 
 
-def test_a_space_without_starts_begins_with_its_centre_and_its_first_rung_in_a_group_of_their_own(tmp_path):
+def test_a_space_without_starts_begins_with_its_first_rung_alone_then_its_centre(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     space = str(SPACES / "tiny.yaml")
     sweep_cli("run", "--space", space, "--trials", "4", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
@@ -77,11 +77,13 @@ def test_a_space_without_starts_begins_with_its_centre_and_its_first_rung_in_a_g
     rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
     assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
     assert (centre.params["optimizer"], centre.params["learning_rate"]) == ("adam", 0.001)
-    # the centre for the space's fewest epochs: a first answer, trained beside it and done sooner
+    # the centre for the space's fewest epochs: a first answer, trained alone before it
     assert rung.user_attrs["first_rung"] == 0 and rung.params == {**centre.params, "epochs": 1} != centre.params
-    assert rung.datetime_complete < centre.datetime_complete
+    assert rung.datetime_complete <= centre.datetime_start
+    assert centre.user_attrs["data_order"]["first_epoch"] == rung.params["epochs"]
     assert len(drawn) == 2 and not any(trial.user_attrs.keys() & {"centre", "first_rung"} for trial in drawn)
-    assert all(trial.user_attrs["data_order"]["first_epoch"] == centre.params["epochs"] for trial in drawn)
+    alone = rung.params["epochs"] + centre.params["epochs"]
+    assert all(trial.user_attrs["data_order"]["first_epoch"] == alone for trial in drawn)
 
 
 def test_no_first_rung_where_epochs_are_fixed_or_one_trial_is_asked(tmp_path):
