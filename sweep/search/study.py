@@ -129,7 +129,7 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
 
 def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
     """The centre, and before it, where the trial count leaves room, the centre trained for the space's fewest
-    epochs (``first_rung``): both train in one fused group, and the short one is a first answer."""
+    epochs (``first_rung``), alone (``ask_tell``): the sweep's first answer."""
     values = centre_values(space)
     if not values or most == 0:
         return []
