@@ -138,7 +138,7 @@ class TrialHooks:
         self.pace, self.patience = pace or Pace(), patience  # patience: see epochs.stalled
         self.rate_cuts = rate_cuts  # a held rate is cut on a plateau (search.plateau)
         self.pbt, self.freed, self.had_a_child = pbt, 0, set()  # population-based training (search.pbt)
-        self.firsts: set[int] = set()  # the configs tried first (starts, warm start) among the trials asked
+        self.firsts: dict[int, bool] = {}  # the configs tried first among the trials asked: number -> a first rung?
         self.firsts_over = False
         self.group_name: str | None = None
         self.told = 0
@@ -151,7 +151,7 @@ class TrialHooks:
             if trial is None:
                 break
             if trial.user_attrs.keys() & FIRST_TRIES:
-                self.firsts.add(trial.number)
+                self.firsts[trial.number] = "first_rung" in trial.user_attrs
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
             branches.append(self._start(Branch(trial, f"trial_{trial.number}", config, seed)))
@@ -258,13 +258,13 @@ class TrialHooks:
 
         if self.firsts_over:
             return None
-        if any("first_rung" in branch.handle.user_attrs for branch in self.running.values()):
+        if any(self.firsts.get(number) for number in self.running):  # the first rung trains alone
             return 0
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         queued = [trial for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES]
         if queued:
             return min(free, 1 if any("first_rung" in trial.user_attrs for trial in queued) else len(queued))
-        if self.firsts & self.running.keys():
+        if self.firsts.keys() & self.running.keys():
             return 0
         self.firsts_over = True
         return None
