@@ -28,7 +28,7 @@ from sweep.search.pbt import child_params, child_rates, pick_leader
 from sweep.search.plateau import cut_on_plateau
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places, too_late_to_start
 from sweep.search.settings import INTERRUPTED, NOT_RUN
-from sweep.search.study import FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
+from sweep.search.study import FIRST_RUNG, FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
 from sweep.training import Branch, signals, train_group
 
@@ -151,7 +151,7 @@ class TrialHooks:
             if trial is None:
                 break
             if trial.user_attrs.keys() & FIRST_TRIES:
-                self.firsts[trial.number] = "first_rung" in trial.user_attrs
+                self.firsts[trial.number] = FIRST_RUNG in trial.user_attrs
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
             branches.append(self._start(Branch(trial, f"trial_{trial.number}", config, seed)))
@@ -263,7 +263,7 @@ class TrialHooks:
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         queued = [trial for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES]
         if queued:
-            return min(free, 1 if any("first_rung" in trial.user_attrs for trial in queued) else len(queued))
+            return min(free, 1 if any(FIRST_RUNG in trial.user_attrs for trial in queued) else len(queued))
         if self.firsts.keys() & self.running.keys():
             return 0
         self.firsts_over = True

@@ -86,7 +86,8 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
 
 
 # the user attribute naming where a config tried first came from
-FIRST_TRIES = ("start", "warm_start", "centre", "first_rung")
+FIRST_RUNG = "first_rung"  # the centre for the space's fewest epochs, trained alone before it (ask_tell)
+FIRST_TRIES = ("start", "warm_start", "centre", FIRST_RUNG)
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
@@ -135,7 +136,7 @@ def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
         return []
     short = _fewest_epochs(space, values)
     room_for_two = most is None or most >= 2
-    return [("first_rung", 0, short), ("centre", 0, values)] if short and room_for_two else [("centre", 0, values)]
+    return [(FIRST_RUNG, 0, short), ("centre", 0, values)] if short and room_for_two else [("centre", 0, values)]
 
 
 def _fewest_epochs(space: SearchSpace, values: dict) -> dict | None:
