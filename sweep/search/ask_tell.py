@@ -4,11 +4,8 @@ The driver asks the sampler for up to K trials at once (TPE's ``constant_liar`` 
 parallel proposals apart), ``group.train_group`` trains them as one Keras program, and
 each branch's outcome is told to its own Optuna trial. Every fused trial stays an ordinary
 trial: params, config, seed, per-epoch curve (``trial.report``), ``fail_reason``, its share
-of the group's time (``train_seconds``), its data order and ``fused_with``.
-
-``study.optimize`` starts Optuna's heartbeat thread for its one trial; ask-and-tell does
-not, so ``Heartbeats`` beats for every running trial of the group. A worker killed with
--9 stops beating, and the next worker fails and retries all of its trials.
+of the group's time (``train_seconds``), its data order and ``fused_with``. The group's
+running trials keep a heartbeat (``search.heartbeats``).
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -24,6 +20,7 @@ from typing import Any
 
 from sweep.results import StorageError, best_trial, scored_epoch
 from sweep.search.epochs import stalled
+from sweep.search.heartbeats import heartbeats_for
 from sweep.search.pbt import child_params, child_rates, pick_leader
 from sweep.search.plateau import cut_on_plateau
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places, too_late_to_start
@@ -36,64 +33,6 @@ log = logging.getLogger(__name__)
 
 TOO_SLOW = "pruned: at its pace its next epoch would end after the --timeout deadline"
 DEADLINE_REASON = "pruned: its last epoch ended after the --timeout deadline"
-
-
-class Heartbeats:
-    """Record a heartbeat for each running trial every ``interval`` seconds, from a thread."""
-
-    def __init__(self, storage, interval: float):
-        self.storage, self.interval = storage, interval
-        self.trial_ids: set[int] = set()
-        self.lock, self.stopped = threading.Lock(), threading.Event()
-        self.thread = threading.Thread(target=self._beat, name="sweep-heartbeats", daemon=True)
-
-    def __enter__(self) -> Heartbeats:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopped.set()
-        self.thread.join()
-
-    def add(self, trial_id: int) -> None:
-        self.storage.record_heartbeat(trial_id)  # at once: the trial must never look stale
-        with self.lock:
-            self.trial_ids.add(trial_id)
-
-    def remove(self, trial_id: int) -> None:
-        with self.lock:
-            self.trial_ids.discard(trial_id)
-
-    def _beat(self) -> None:
-        while not self.stopped.wait(self.interval):
-            with self.lock:
-                ids = list(self.trial_ids)
-            for trial_id in ids:
-                self.storage.record_heartbeat(trial_id)
-
-
-class NoHeartbeats:
-    """Journal storages have no heartbeats (a dead worker's trials stay RUNNING there)."""
-
-    def __enter__(self) -> NoHeartbeats:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def add(self, trial_id: int) -> None:
-        pass
-
-    def remove(self, trial_id: int) -> None:
-        pass
-
-
-def heartbeats_for(study):
-    """Heartbeats when the study's storage keeps them (Optuna's RDBStorage with an interval)."""
-    from optuna.storages._heartbeat import is_heartbeat_enabled  # what study.optimize itself checks
-
-    storage = study._storage  # noqa: SLF001 (Optuna's own helpers, e.g. fail_stale_trials, read it so)
-    return Heartbeats(storage, storage.get_heartbeat_interval()) if is_heartbeat_enabled(storage) else NoHeartbeats()
 
 
 @dataclasses.dataclass
@@ -138,7 +77,7 @@ class TrialHooks:
         self.pace, self.patience = pace or Pace(), patience  # patience: see epochs.stalled
         self.rate_cuts = rate_cuts  # a held rate is cut on a plateau (search.plateau)
         self.pbt, self.freed, self.had_a_child = pbt, 0, set()  # population-based training (search.pbt)
-        self.firsts: dict[int, bool] = {}  # the configs tried first among the trials asked: number -> a first rung?
+        self.firsts: set[int] = set()  # the numbers of the configs tried first among the trials asked
         self.firsts_over = False
         self.group_name: str | None = None
         self.told = 0
@@ -151,7 +90,7 @@ class TrialHooks:
             if trial is None:
                 break
             if trial.user_attrs.keys() & FIRST_TRIES:
-                self.firsts[trial.number] = FIRST_RUNG in trial.user_attrs
+                self.firsts.add(trial.number)
             config = self.space.sample(OptunaSuggester(trial))
             seed = self.seed + trial.number  # as a solo trial's: `sweep best` + `sweep train` retrain it
             branches.append(self._start(Branch(trial, f"trial_{trial.number}", config, seed)))
@@ -252,19 +191,16 @@ class TrialHooks:
     def _room_beside_firsts(self, free: int) -> int | None:
         """The configs tried first train in a group of their own, so the best-known models finish as soon as
         they would alone; the sampler's trials fill the group once they are done (the anytime benchmark's
-        "starts first" lever). The centre's first rung trains alone before them: the sweep's first answer as soon
-        as one short model gives it. None once they are over."""
+        "starts first" lever). None once they are over."""
         from optuna.trial import TrialState
 
         if self.firsts_over:
             return None
-        if any(self.firsts.get(number) for number in self.running):  # the first rung trains alone
-            return 0
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         queued = [trial for trial in waiting if trial.user_attrs.keys() & FIRST_TRIES]
         if queued:
-            return min(free, 1 if any(FIRST_RUNG in trial.user_attrs for trial in queued) else len(queued))
-        if self.firsts.keys() & self.running.keys():
+            return min(free, len(queued))
+        if self.firsts & self.running.keys():
             return 0
         self.firsts_over = True
         return None
@@ -286,6 +222,8 @@ class TrialHooks:
         trial.report(val_accuracy, epoch)
         now, epochs, trained = time.time(), branch.config["epochs"], epoch - branch.inherited  # by itself
         self.pace.seconds = (now - branch.joined) / trained
+        if trial.user_attrs.get(FIRST_RUNG) == epoch < epochs:
+            self._tell_rung(branch)
         if epoch >= epochs:  # a trial that ran all its epochs is done
             return True
         if self.patience and stalled(branch.curve, self.patience):
@@ -301,6 +239,29 @@ class TrialHooks:
             self.freed += 1  # with --pbt, a place for a child of the leader
         self._tell(branch, "PRUNED")
         return False
+
+    def _tell_rung(self, centre: Branch) -> None:
+        """The centre's model so far, at the space's fewest epochs (``study.FIRST_RUNG``), told complete as a
+        trial of its own: the sweep's first answer, as soon as one short trial would give it, for no epoch more.
+        `sweep train` retrains it as that short trial (under a cosine schedule, annealing over the centre's
+        epochs: ``decay_epochs``)."""
+        from optuna.trial import TrialState
+
+        if self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):  # asked, a queued one would come
+            return
+        trial = self._ask({**centre.handle.params, "epochs": len(centre.curve)})
+        if trial is None:
+            return
+        self.space.sample(OptunaSuggester(trial))  # its params: the queued ones
+        config = {**centre.config, "epochs": len(centre.curve)}
+        if config.get("lr_schedule", "constant") != "constant":
+            config["decay_epochs"] = centre.config["epochs"]
+        rung = Branch(trial, f"trial_{trial.number}", config, centre.seed, centre.first_epoch, centre.joined)
+        rung.curve, rung.seconds = list(centre.curve), centre.seconds
+        trial.set_user_attr(FIRST_RUNG, centre.handle.number)
+        for epoch, value in enumerate(centre.curve, start=1):
+            trial.report(value, epoch)
+        self.finished(self._start(rung))
 
     def finished(self, branch: Branch) -> None:
         value, epoch = best_epoch(branch.curve)

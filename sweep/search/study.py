@@ -86,8 +86,10 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
 
 
 # the user attribute naming where a config tried first came from
-FIRST_RUNG = "first_rung"  # the centre for the space's fewest epochs, trained alone before it (ask_tell)
-FIRST_TRIES = ("start", "warm_start", "centre", FIRST_RUNG)
+FIRST_TRIES = ("start", "warm_start", "centre")
+# the centre's model at the space's fewest epochs, told as a trial of its own (ask_tell): on the centre, that
+# epoch count; on the rung's trial, the centre's number
+FIRST_RUNG = "first_rung"
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:
@@ -98,10 +100,18 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
         return []
     queued = first_tries(space, earlier, most) or _centre_try(space, most)
     for origin, index, values in queued:
-        study.enqueue_trial(values, user_attrs={origin: index})
+        study.enqueue_trial(values, user_attrs={origin: index, **_rung_of(space, origin, values, most)})
     if queued:
         log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index, _ in queued))
     return [(origin, index) for origin, index, _ in queued]
+
+
+def _rung_of(space: SearchSpace, origin: str, values: dict, most: int | None) -> dict:
+    """The centre's first rung, where its epochs pass the space's fewest and the trial count leaves room for it:
+    at that epoch, fused groups (``ask_tell``) tell the centre's model so far as a trial of its own, the sweep's
+    first answer, for no epoch more."""
+    fewest = _fewest_epochs(space, values)
+    return {FIRST_RUNG: fewest} if origin == "centre" and fewest and (most is None or most >= 2) else {}
 
 
 def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list[tuple]:
@@ -129,22 +139,17 @@ def first_tries(space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | 
 
 
 def _centre_try(space: SearchSpace, most: int | None) -> list[tuple]:
-    """The centre, and before it, where the trial count leaves room, the centre trained for the space's fewest
-    epochs (``first_rung``), alone (``ask_tell``): the sweep's first answer."""
     values = centre_values(space)
-    if not values or most == 0:
-        return []
-    short = _fewest_epochs(space, values)
-    room_for_two = most is None or most >= 2
-    return [(FIRST_RUNG, 0, short), ("centre", 0, values)] if short and room_for_two else [("centre", 0, values)]
+    return [("centre", 0, values)] if values and most != 0 else []
 
 
-def _fewest_epochs(space: SearchSpace, values: dict) -> dict | None:
+def _fewest_epochs(space: SearchSpace, values: dict) -> int | None:
+    """The space's fewest epochs, where ``values`` trains more."""
     epochs = space.params.get("epochs")
     if epochs is None or epochs.fixed or "epochs" not in values:
         return None
     fewest = int(min(epochs.values() or [epochs.low]))
-    return {**values, "epochs": fewest} if fewest < values["epochs"] else None
+    return fewest if fewest < values["epochs"] else None
 
 
 def requeue_interrupted(study) -> list[int]:

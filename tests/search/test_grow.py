@@ -9,7 +9,8 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from sweep.search import SweepSettings
-from sweep.search.ask_tell import NoHeartbeats, TrialHooks
+from sweep.search.ask_tell import TrialHooks
+from sweep.search.heartbeats import NoHeartbeats
 from sweep.search.policy import GROW_FROM, places
 from sweep.space import load_space
 from sweep.training import Branch
@@ -62,10 +63,10 @@ def test_sweep_run_grow_opens_a_place_per_finished_trial_and_lets_the_others_joi
     storage = f"sqlite:///{tmp_path / 's.db'}"
     tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", storage, "--fuse", "8"]
     sweep_cli("run", *tiny, "--trials", "7", "--pruner", "none", flag, cwd=tmp_path)
-    rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
-    assert all(trial.state.is_finished() for trial in (rung, centre, *drawn))
+    centre, rung, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert all(trial.state.is_finished() for trial in (rung, centre, *drawn)) and "first_rung" in rung.user_attrs
     joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in drawn)  # group epoch it joined at
-    alone = rung.params["epochs"] + centre.params["epochs"]  # the first rung, then the centre (sweep.space.centre)
+    alone = centre.params["epochs"]  # the centre trains alone (sweep.space.centre); its first rung is told from it
     # growing: 2 places and 1 more for each of the two finished; the fifth drawn trial waits for one of them
     assert joined[:4] == [alone] * 4 and (joined[4] > alone) == later_join
 

@@ -7,7 +7,8 @@ import pytest
 from helpers import SMALL, SPACES, sweep_cli
 from optuna.distributions import FloatDistribution
 
-from sweep.search.ask_tell import NoHeartbeats, TrialHooks
+from sweep.search.ask_tell import TrialHooks
+from sweep.search.heartbeats import NoHeartbeats
 from sweep.search.policy import LEADER_AFTER, leads
 from sweep.space import load_space
 from sweep.training import Branch

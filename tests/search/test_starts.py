@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
 import pytest
 import yaml
@@ -9,6 +11,7 @@ from click.testing import CliRunner
 from helpers import SMALL, SPACES, sweep_cli
 
 from sweep.cli import main
+from sweep.results.export import trial_record
 from sweep.search.study import enqueue_starts
 from sweep.space import centre_values, load_space
 
@@ -69,21 +72,30 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
         assert all(trial.user_attrs["data_order"]["first_epoch"] == START["epochs"] for trial in drawn)
 
 
-def test_a_space_without_starts_begins_with_its_first_rung_alone_then_its_centre(tmp_path):
+def test_a_space_without_starts_begins_with_its_centre_whose_first_epochs_answer_first(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     space = str(SPACES / "tiny.yaml")
     sweep_cli("run", "--space", space, "--trials", "4", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
               cwd=tmp_path)  # fmt: skip
-    rung, centre, *drawn = optuna.load_study(study_name="tiny", storage=url).get_trials()
+    study = optuna.load_study(study_name="tiny", storage=url)
+    centre, rung, *drawn = study.get_trials()
     assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
     assert (centre.params["optimizer"], centre.params["learning_rate"]) == ("adam", 0.001)
-    # the centre for the space's fewest epochs: a first answer, trained alone before it
-    assert rung.user_attrs["first_rung"] == 0 and rung.params == {**centre.params, "epochs": 1} != centre.params
-    assert rung.datetime_complete <= centre.datetime_start
-    assert centre.user_attrs["data_order"]["first_epoch"] == rung.params["epochs"]
+    # the centre's model at the space's fewest epochs, told as a trial of its own before the centre ends
+    assert rung.user_attrs["first_rung"] == centre.number and rung.params == {**centre.params, "epochs": 1}
+    assert rung.intermediate_values == {1: centre.intermediate_values[1]} and rung.value == rung.intermediate_values[1]
+    assert rung.datetime_complete < centre.datetime_complete
+    same = ("seed", "data_order")  # the very model: `sweep train` retrains it so
+    assert [rung.user_attrs[key] for key in same] == [centre.user_attrs[key] for key in same]
+    # the centre trains alone; the sampler's trials join when it is done
     assert len(drawn) == 2 and not any(trial.user_attrs.keys() & {"centre", "first_rung"} for trial in drawn)
-    alone = rung.params["epochs"] + centre.params["epochs"]
-    assert all(trial.user_attrs["data_order"]["first_epoch"] == alone for trial in drawn)
+    assert all(trial.user_attrs["data_order"]["first_epoch"] == centre.params["epochs"] for trial in drawn)
+    # `sweep train` retrains it as the short trial it stands for: one epoch, the cosine over the centre's two
+    record = tmp_path / "rung.json"
+    record.write_text(json.dumps(trial_record(study, rung)))
+    assert trial_record(study, rung)["config"]["decay_epochs"] == centre.params["epochs"]
+    out = sweep_cli("train", str(record), cwd=tmp_path).stdout
+    assert float(out.split("val_accuracy ")[1].split()[0]) == pytest.approx(rung.value, abs=0.01)
 
 
 def test_no_first_rung_where_epochs_are_fixed_or_one_trial_is_asked(tmp_path):

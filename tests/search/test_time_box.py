@@ -10,7 +10,8 @@ import pytest
 from helpers import SMALL, SPACES, sweep_cli
 
 from sweep.data import compute_baseline, load_split
-from sweep.search.ask_tell import TOO_SLOW, NoHeartbeats, Pace, TrialHooks
+from sweep.search.ask_tell import TOO_SLOW, Pace, TrialHooks
+from sweep.search.heartbeats import NoHeartbeats
 from sweep.search.policy import GROUP_EPOCH_S, next_epoch_ends_late
 from sweep.search.settings import SweepSettings
 from sweep.space import load_space
