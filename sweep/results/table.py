@@ -24,8 +24,9 @@ OUTCOME_COLUMNS = ["best_epoch", "engine", "retry_of", "fail_reason"]
 # reads every study); text, markdown and html hide the empty ones. Columns beyond them follow, sorted.
 COLUMNS = [*LEADING_COLUMNS, *OUTCOME_COLUMNS, *VOCABULARY]
 # A PBT child's config lists every epoch's rate (``learning_rates``): `sweep best` writes it, the table names the
-# child's leader and the epoch it was copied at instead (``pbt_parent``, ``pbt_epoch``).
-RECORD_ONLY = ("learning_rates",)
+# child's leader and the epoch it was copied at instead (``pbt_parent``, ``pbt_epoch``). A first rung's
+# ``decay_epochs`` (its cosine over the centre's epochs) is for retraining too.
+RECORD_ONLY = ("learning_rates", "decay_epochs")
 PBT_COLUMNS = ("pbt_parent", "pbt_epoch")
 
 

@@ -25,7 +25,7 @@ from sweep.search.pbt import child_params, child_rates, pick_leader
 from sweep.search.plateau import cut_on_plateau
 from sweep.search.policy import ends_late, leads, next_epoch_ends_late, places, too_late_to_start
 from sweep.search.settings import INTERRUPTED, NOT_RUN
-from sweep.search.study import FIRST_RUNG, FIRST_TRIES, OptunaSuggester, best_epoch, resident_mb
+from sweep.search.study import FIRST_RUNG, FIRST_TRIES, RUNG_OF, OptunaSuggester, best_epoch, resident_mb
 from sweep.space import SearchSpace
 from sweep.training import Branch, signals, train_group
 
@@ -258,7 +258,7 @@ class TrialHooks:
             config["decay_epochs"] = centre.config["epochs"]
         rung = Branch(trial, f"trial_{trial.number}", config, centre.seed, centre.first_epoch, centre.joined)
         rung.curve, rung.seconds = list(centre.curve), centre.seconds
-        trial.set_user_attr(FIRST_RUNG, centre.handle.number)
+        trial.set_user_attr(RUNG_OF, centre.handle.number)
         for epoch, value in enumerate(centre.curve, start=1):
             trial.report(value, epoch)
         self.finished(self._start(rung))

@@ -87,9 +87,9 @@ def record_baseline(study, split, data: DataSource) -> dict[str, float]:
 
 # the user attribute naming where a config tried first came from
 FIRST_TRIES = ("start", "warm_start", "centre")
-# the centre's model at the space's fewest epochs, told as a trial of its own (ask_tell): on the centre, that
-# epoch count; on the rung's trial, the centre's number
-FIRST_RUNG = "first_rung"
+# the centre's model at the space's fewest epochs, told as a trial of its own (ask_tell): the centre holds that
+# epoch count (FIRST_RUNG), the rung's trial the centre's number (RUNG_OF)
+FIRST_RUNG, RUNG_OF = "first_rung", "rung_of"
 
 
 def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), most: int | None = None) -> list:

@@ -64,7 +64,7 @@ def test_sweep_run_grow_opens_a_place_per_finished_trial_and_lets_the_others_joi
     tiny = ["--space", str(SPACES / "tiny.yaml"), "--max-train", str(SMALL), "--storage", storage, "--fuse", "8"]
     sweep_cli("run", *tiny, "--trials", "7", "--pruner", "none", flag, cwd=tmp_path)
     centre, rung, *drawn = optuna.load_study(study_name="tiny", storage=storage).get_trials()
-    assert all(trial.state.is_finished() for trial in (rung, centre, *drawn)) and "first_rung" in rung.user_attrs
+    assert all(trial.state.is_finished() for trial in (rung, centre, *drawn)) and "rung_of" in rung.user_attrs
     joined = sorted(trial.user_attrs["data_order"]["first_epoch"] for trial in drawn)  # group epoch it joined at
     alone = centre.params["epochs"]  # the centre trains alone (sweep.space.centre); its first rung is told from it
     # growing: 2 places and 1 more for each of the two finished; the fifth drawn trial waits for one of them

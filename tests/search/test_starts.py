@@ -80,9 +80,10 @@ def test_a_space_without_starts_begins_with_its_centre_whose_first_epochs_answer
     study = optuna.load_study(study_name="tiny", storage=url)
     centre, rung, *drawn = study.get_trials()
     assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
+    assert centre.user_attrs["first_rung"] == 1  # the space's fewest epochs
     assert (centre.params["optimizer"], centre.params["learning_rate"]) == ("adam", 0.001)
     # the centre's model at the space's fewest epochs, told as a trial of its own before the centre ends
-    assert rung.user_attrs["first_rung"] == centre.number and rung.params == {**centre.params, "epochs": 1}
+    assert rung.user_attrs["rung_of"] == centre.number and rung.params == {**centre.params, "epochs": 1}
     assert rung.intermediate_values == {1: centre.intermediate_values[1]} and rung.value == rung.intermediate_values[1]
     assert rung.datetime_complete < centre.datetime_complete
     same = ("seed", "data_order")  # the very model: `sweep train` retrains it so
