@@ -31,7 +31,7 @@ PROGRAMS = {"a Conv2D per branch (today)": False, "grouped Conv2D (HFTA)": True}
 ROUNDS = [False, True, True, False]  # A B B A
 
 
-def _heads(maps: list, branches: int) -> list:
+def _heads(maps: list) -> list:
     import keras
 
     outputs = []
@@ -60,7 +60,7 @@ def build(branches: int, grouped: bool):
         for _ in range(branches):
             x = keras.layers.MaxPooling2D(2)(conv(FILTERS)(images))
             maps.append(keras.layers.MaxPooling2D(2)(conv(FILTERS)(x)))
-    model = keras.Model(inputs, _heads(list(maps), branches))
+    model = keras.Model(inputs, _heads(list(maps)))
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=["sparse_categorical_crossentropy"] * branches,
