@@ -66,7 +66,7 @@ def _engine_list(ctx, param, value: str) -> list[str]:
     "--prune-hopeless/--no-prune-hopeless",
     default=None,
     help="Also prune a trial still 10 points below the SGDClassifier baseline after 2 epochs; on by default with "
-    "the median, patient and asha pruners.",
+    "the median, patient, curve and asha pruners.",
 )
 @click.option(
     "--leaders-first/--no-leaders-first",

@@ -9,8 +9,8 @@ if TYPE_CHECKING:  # the CLI reads SAMPLERS and PRUNERS at start-up: nothing hea
     from sweep.space import SearchSpace
 
 SAMPLERS = ("tpe", "tpe-multivariate", "random")
-PRUNERS = ("median", "patient", "asha", "hyperband", "none")
-MEDIANS = ("median", "patient")  # the pruners that are Optuna's median rule
+PRUNERS = ("median", "patient", "curve", "asha", "hyperband", "none")
+MEDIANS = ("median", "patient", "curve")  # the pruners that are Optuna's median rule (curve: and more)
 # the pruners the hopeless rule can wrap: not Hyperband, whose brackets TPE reads from study.pruner itself
 HOPELESS_WRAPPED = (*MEDIANS, "asha")
 
@@ -51,7 +51,7 @@ def check_options(
         used = f"--engine {engine}" if engine != "optuna" else f"--pruner {pruner}"
         raise OptionConflict(
             f"--prune-hopeless works with Optuna's median and asha pruners only, not with {used}: "
-            "drop --prune-hopeless, or use --engine optuna --pruner median, patient or asha"
+            "drop --prune-hopeless, or use --engine optuna --pruner median, patient, curve or asha"
         )
 
 
@@ -143,11 +143,16 @@ def make_pruner(name: str, max_epochs: int, prune_hopeless: bool | None = None):
     ``patient`` is the same rule with ``PATIENT_WARMUP`` and ``PATIENT_PEERS``: the first epochs rank trials
     poorly, and at a late epoch the "median" of the one or two long trials that completed is the best of them,
     not a median. It tied the median at 20 minutes on the notes' space (README, Numbers), so ``median`` stays
-    the default."""
+    the default. ``curve`` is the median rule and also learning-curve extrapolation (``sweep.search.extrapolate``):
+    a trial whose fitted curve ends below the best completed trial stops."""
     import optuna
 
-    if name == "median":
+    if name in ("median", "curve"):
         pruner = _peers_first(optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=1))
+        if name == "curve":
+            from sweep.search.extrapolate import with_extrapolation
+
+            pruner = with_extrapolation(pruner)
     elif name == "patient":
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=MEDIAN_STARTUP, n_warmup_steps=PATIENT_WARMUP, n_min_trials=PATIENT_PEERS

@@ -124,6 +124,7 @@ CONTENDERS = {  # name -> (command after `python`, study name or None for the pr
     "sweep with --leaders-first": ([*PROBLEM_SWEEP, "--leaders-first"], None, {}),
     "sweep with --grow": ([*PROBLEM_SWEEP, "--grow"], None, {}),
     "sweep with a patient median": ([*PROBLEM_SWEEP, "--pruner", "patient"], None, {}),
+    "sweep with curve extrapolation": ([*PROBLEM_SWEEP, "--pruner", "curve"], None, {}),
     "sweep with the chapter's starts only": ([*SWEEP, *ON_NOTES], "notes-chapter-starts", {}),
     "sweep with the rate held": ([*SWEEP, *ON_NOTES], "notes-held-rate", {}),
     "sweep with the wide start for 20 epochs too": ([*SWEEP, *ON_NOTES], "notes-wide-long", {}),

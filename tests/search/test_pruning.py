@@ -1,5 +1,6 @@
 """Pruning: the median rule as Optuna has it, its patient form, hopeless trials pruned against the baseline
-before it wakes, and successive halving (``asha``) that judges the first trials at once, at its rungs only."""
+before it wakes, successive halving (``asha``) that judges the first trials at once, at its rungs only, and
+learning-curve extrapolation (``curve``) that stops a trial whose fitted curve ends below the best model."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from helpers import SMALL, SPACES, assert_exactly, study_trials, sweep_cli
 from optuna.trial import TrialState
 
+from sweep.search.extrapolate import CURVE_FROM, CURVE_MARGIN
 from sweep.search.policy import (
     ASHA_MIN_EPOCHS,
     ASHA_REDUCTION,
@@ -74,6 +76,25 @@ BELOW, BETWEEN = [0.79] * 10, [0.82] * 10  # below every completed trial; above 
 )
 def test_the_patient_median_waits_for_epochs_and_for_peers(name, completed, curve, verdict):
     assert reported(make_pruner(name, 10), curve, tuple(completed)) == verdict
+
+
+FLATTENING = [0.80, 0.83, 0.845, 0.85, 0.853, 0.855, 0.856]  # rises ever more slowly, towards about 0.86
+
+
+@pytest.mark.parametrize(
+    ("name", "best", "verdict"),
+    [
+        ("curve", 0.90, (True, CURVE_FROM)),  # its fitted 15th epoch stays far below the best model: stopped
+        ("curve", FLATTENING[CURVE_FROM - 1] + CURVE_MARGIN, (False, len(FLATTENING))),  # already level: kept
+        ("median", 0.90, (False, len(FLATTENING))),  # one completed trial: the median rule alone does not judge
+    ],
+)
+def test_the_curve_rule_stops_a_trial_whose_fitted_curve_ends_below_the_best_model(name, best, verdict):
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(name, 15, prune_hopeless=False))
+    study.add_trial(optuna.trial.create_trial(value=best, intermediate_values=dict.fromkeys(range(1, 16), best)))
+    trial = study.ask()
+    trial.set_user_attr("config", {"epochs": 15})
+    assert report_until_pruned(trial, FLATTENING) == verdict
 
 
 def judged(name: str, curve: list[float], running: tuple[list[float], ...]) -> tuple[bool, int]:
