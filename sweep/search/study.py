@@ -99,11 +99,19 @@ def enqueue_starts(study, space: SearchSpace, earlier: tuple[dict, ...] = (), mo
     if study.get_trials(deepcopy=False):
         return []
     queued = first_tries(space, earlier, most) or _centre_try(space, most)
+    named = []
     for origin, index, values in queued:
-        study.enqueue_trial(values, user_attrs={origin: index, **_rung_of(space, origin, values, most)})
-    if queued:
-        log.info("tried first: %s", ", ".join(f"{origin} {index}" for origin, index, _ in queued))
+        rung = _rung_of(space, origin, values, most)
+        study.enqueue_trial(values, user_attrs={origin: index, **rung})
+        named.append(f"{origin} {index}{_told_first(rung)}")
+    if named:
+        log.info("tried first: %s", ", ".join(named))
     return [(origin, index) for origin, index, _ in queued]
+
+
+def _told_first(rung: dict) -> str:
+    epochs = rung.get(FIRST_RUNG)
+    return f" (its model at {epochs} epoch{'s' * (epochs != 1)} told first)" if epochs else ""
 
 
 def _rung_of(space: SearchSpace, origin: str, values: dict, most: int | None) -> dict:

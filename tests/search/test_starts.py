@@ -75,8 +75,9 @@ def test_starts_run_first_then_the_sampler_draws(tmp_path, fuse):
 def test_a_space_without_starts_begins_with_its_centre_whose_first_epochs_answer_first(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     space = str(SPACES / "tiny.yaml")
-    sweep_cli("run", "--space", space, "--trials", "4", "--fuse", "2", "--max-train", str(SMALL), "--storage", url,
-              cwd=tmp_path)  # fmt: skip
+    run = sweep_cli("run", "--space", space, "--trials", "4", "--fuse", "2", "--max-train", str(SMALL),
+                    "--storage", url, cwd=tmp_path)  # fmt: skip
+    assert "tried first: centre 0 (its model at 1 epoch told first)" in run.stderr
     study = optuna.load_study(study_name="tiny", storage=url)
     centre, rung, *drawn = study.get_trials()
     assert centre.user_attrs["centre"] == 0 and centre.params == centre_values(load_space(space))
