@@ -30,11 +30,16 @@ def check_options(
     rate_cuts: bool | None = None,
     pbt: bool = False,
 ) -> None:
-    """Refuse, in one line, what would silently do nothing: the hopeless rule wraps Optuna's median pruner
-    only, only Optuna's fused groups have places to leave empty for leaders, to open as they grow or to give to
-    a leader's copies (PBT), and only
-    Optuna's trials take epochs as a budget (KerasTuner's Hyperband sets its own; its random search draws them)
-    or have their rate cut on a plateau (KerasTuner's trials train as the space says)."""
+    """Refuse, in one line, what would silently do nothing: a pruner prunes Optuna's trials only, the hopeless
+    rule wraps Optuna's median pruner only, only Optuna's fused groups have places to leave empty for leaders, to
+    open as they grow or to give to a leader's copies (PBT), and only Optuna's trials take epochs as a budget
+    (KerasTuner's Hyperband sets its own; its random search draws them) or have their rate cut on a plateau
+    (KerasTuner's trials train as the space says)."""
+    if pruner != "median" and engine != "optuna":  # KerasTuner's tuners stop their own trials, or none
+        raise OptionConflict(
+            f"--pruner {pruner} prunes Optuna's trials, not those of --engine {engine}: drop --pruner, or use "
+            "--engine optuna"
+        )
     for flag, chosen in (("--epochs-budget", epochs_budget), ("--rate-cuts", rate_cuts)):
         if chosen and engine != "optuna":
             raise OptionConflict(

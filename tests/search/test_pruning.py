@@ -175,6 +175,7 @@ def test_sweep_run_prune_hopeless(tmp_path, flags, state, epochs):
         (["--prune-hopeless", "--pruner", "hyperband"], "--pruner hyperband"),
         (["--prune-hopeless", "--pruner", "none"], "--pruner none"),
         (["--prune-hopeless", "--engine", "keras-tuner"], "--engine keras-tuner"),
+        (["--pruner", "asha", "--engine", "keras-tuner"], "--pruner asha"),
         (["--leaders-first", "--engine", "keras-tuner"], "--leaders-first"),
         (["--leaders-first", "--fuse", "1"], "not --fuse 1"),
         (["--grow", "--engine", "keras-tuner"], "--grow"),
