@@ -32,7 +32,7 @@ SEEDS = int(os.environ.get("SWEEP_BENCH_SEEDS", "10"))
 SWEEP_SEEDS = int(os.environ.get("SWEEP_BENCH_SWEEP_SEEDS", "3"))
 FIRST_SEED = int(os.environ.get("SWEEP_BENCH_FIRST_SEED", "42"))
 TARGET = float(os.environ.get("SWEEP_BENCH_TARGET", "0.88"))  # a first model this good is a strong draw
-SPACES = {"cnn": "cnn", "mlp": "mlp"}  # the problems whose space is a built-in one without starts
+SPACES = ("cnn", "mlp")  # the problems whose space is a built-in one without starts, of the same name
 # contender -> (its arguments after the space's, the trials that make its first models)
 ENGINES = {
     "sweep (defaults)": ([], 2),  # the centre's first rung, then the centre
@@ -47,7 +47,7 @@ def first_models(engine: str, seed: int, folder: Path) -> list[dict]:
 
     arguments, trials = ENGINES[engine]
     url = f"sqlite:///{folder / 'study.db'}"
-    command = ["run", "--space", SPACES[PROBLEM], "--max-train", MAX_TRAIN, "--trials", str(trials)]
+    command = ["run", "--space", PROBLEM, "--max-train", MAX_TRAIN, "--trials", str(trials)]
     started = datetime.datetime.now()
     done = subprocess.run(
         [sys.executable, "-m", "sweep", *command, "--seed", str(seed), "--storage", url, *arguments],
@@ -57,7 +57,7 @@ def first_models(engine: str, seed: int, folder: Path) -> list[dict]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, f"{engine}, seed {seed}: {done.stderr[-3000:]}"
-    study = optuna.load_study(study_name=SPACES[PROBLEM], storage=url)
+    study = optuna.load_study(study_name=PROBLEM, storage=url)
     finished = sorted((t for t in study.trials if best_reported(t) is not None), key=lambda t: t.datetime_complete)
     return [
         {
